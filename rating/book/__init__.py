@@ -1,0 +1,146 @@
+"""Rate books: strict loading, content hashes, and selection by jurisdiction and date."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import BookError, RatingError
+from .model import RateBook
+from .reference import IncomeStatistics, NationalRules
+from .schema import Reader
+from .yamlsafe import load_yaml, load_yaml_file
+
+__all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
+           "national_rules", "income_statistics", "tables_dir"]
+
+T = TypeVar("T")
+
+
+def tables_dir() -> Path:
+    """The folder of shipped tables (``tables/`` in the source tree)."""
+    try:
+        return Path(str(resources.files("rating._tables")))
+    except ModuleNotFoundError:  # a source checkout imported without installing
+        return Path(__file__).resolve().parents[2] / "tables"
+
+
+def content_hash(data: Any) -> str:
+    """sha256 of a document's canonical JSON form (sorted keys, no whitespace)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda d: d.isoformat())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(cls: type[T], data: Any, lines, file: str | None) -> T:
+    obj = Reader(lines, file).read(cls, data, ())
+    object.__setattr__(obj, "sha256", content_hash(data))
+    return obj
+
+
+def load_book(source: str | Path | dict) -> RateBook:
+    """Load and validate a rate book.
+
+    Parameters
+    ----------
+    source : str, Path or dict
+        A YAML file's path, or an already parsed document (then errors carry no line).
+
+    Returns
+    -------
+    RateBook
+        The validated book; ``book.sha256`` is the hash of its canonical form.
+
+    Raises
+    ------
+    BookError
+        Naming the file, line and key path of the first problem found.
+    """
+    if isinstance(source, dict):
+        return _read(RateBook, source, {}, None)
+    data, lines = load_yaml_file(source)
+    book = _read(RateBook, data, lines, str(source))
+    object.__setattr__(book, "origin", str(source))
+    return book
+
+
+def load_book_text(text: str, name: str = "<text>") -> RateBook:
+    """Load a rate book from YAML text (see :func:`load_book`)."""
+    data, lines = load_yaml(text, file=name)
+    return _read(RateBook, data, lines, name)
+
+
+@functools.cache
+def _shipped() -> tuple[RateBook, ...]:
+    paths = sorted((tables_dir() / "books").glob("*.yaml"))
+    loaded = tuple(load_book(p) for p in paths)
+    by_id: dict[str, RateBook] = {}
+    for book in loaded:
+        if book.id in by_id:
+            raise BookError(f"book id {book.id!r} is used twice", file=book.origin)
+        by_id[book.id] = book
+    for a in loaded:
+        for b in loaded:
+            if a is not b and a.jurisdiction == b.jurisdiction and _overlap(a, b):
+                raise BookError(f"editions {a.id!r} and {b.id!r} of {a.jurisdiction} overlap "
+                                "in time", file=a.origin)
+    return loaded
+
+
+def _overlap(a: RateBook, b: RateBook) -> bool:
+    a_end = a.effective_to or dt.date.max
+    b_end = b.effective_to or dt.date.max
+    return a.effective_from <= b_end and b.effective_from <= a_end
+
+
+def books() -> list[RateBook]:
+    """The shipped rate books, sorted by jurisdiction and effective date."""
+    return sorted(_shipped(), key=lambda b: (b.jurisdiction, b.effective_from))
+
+
+def find_book(jurisdiction: str, date: dt.date,
+              candidates: list[RateBook] | None = None) -> RateBook:
+    """The edition in force on ``date`` for ``jurisdiction``.
+
+    The most specific jurisdiction wins: for ``CN-FJ-XM`` a Xiamen book is preferred to a
+    Fujian one, and that to a national one.
+
+    Raises
+    ------
+    RatingError
+        When no edition is in force.
+    """
+    pool = books() if candidates is None else candidates
+    parts = jurisdiction.split("-")
+    for n in range(len(parts), 0, -1):
+        code = "-".join(parts[:n])
+        for book in pool:
+            if (book.jurisdiction == code and book.effective_from <= date
+                    and (book.effective_to is None or date <= book.effective_to)):
+                return book
+    known = ", ".join(f"{b.jurisdiction} from {b.effective_from}" for b in pool) or "none"
+    raise RatingError(f"no rate book is in force for jurisdiction {jurisdiction!r} on {date}; "
+                      f"shipped books: {known}")
+
+
+@functools.cache
+def national_rules() -> NationalRules:
+    """The shipped national rules (``tables/national.yaml``)."""
+    path = tables_dir() / "national.yaml"
+    data, lines = load_yaml_file(path)
+    return _read(NationalRules, data, lines, str(path))
+
+
+@functools.cache
+def income_statistics() -> IncomeStatistics:
+    """The shipped income statistics (``tables/statistics/income.yaml``)."""
+    path = tables_dir() / "statistics" / "income.yaml"
+    data, lines = load_yaml_file(path)
+    return _read(IncomeStatistics, data, lines, str(path))
+

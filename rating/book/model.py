@@ -1,0 +1,404 @@
+"""The rate-book schema as frozen dataclasses.
+
+Field names are the YAML keys (``tables/README.md`` documents each one); type hints carry the
+constraints that :mod:`rating.book.schema` enforces while reading. ``_check`` methods hold the
+rules that span several fields of one object; cross-references are checked in
+:func:`check_references` once the whole book is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from ..profile_fields import ADVERSE, EXPOSURE_FIELDS, WORST_GRADE_LEVELS, variable_kind
+from .schema import NON_NEGATIVE, POSITIVE, NonNegative, Positive, Share
+
+if TYPE_CHECKING:
+    from .schema import Reader
+
+Basis = Literal["persons", "contract_value", "vehicles", "vessels", "capacity_tonnes",
+                "payroll", "revenue"]
+MONEY_BASES = frozenset({"contract_value", "payroll", "revenue"})
+"""Bases whose base rate is in ‰ (per mille) of a money amount; the others are yuan per unit."""
+
+JURISDICTION = re.compile(r"^CN(-[A-Z]{2}(-[A-Z]{2,3})?)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Label:
+    """A bilingual label."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """A document a number comes from."""
+
+    title: str
+    issuer: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provenance:
+    """Where the numbers of an object come from: a ``source`` (with ``article``) or
+    ``illustrative: true``; exactly one of the two."""
+
+    source: str | None = None
+    article: str | None = None
+    illustrative: bool = False
+    note: str | None = None
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if (self.source is None) == (not self.illustrative):
+            raise reader.error(path, "give either 'source' (a key of the book's 'sources') or "
+                                     "'illustrative: true', not both and not neither")
+        if self.article is not None and self.source is None:
+            raise reader.error(path + ("article",), "'article' needs a 'source'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Level:
+    """One level of a categorical factor table."""
+
+    label: Label
+    factor: Positive
+
+
+@dataclass(frozen=True, kw_only=True)
+class Band:
+    """One band of a banded factor table: ``lower`` to ``upper`` (None = no upper end)."""
+
+    lower: NonNegative
+    upper: NonNegative | None = None
+    factor: Positive
+    label: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactorTable(Provenance):
+    """A lookup from one profile variable to a factor.
+
+    Exactly one of ``levels`` (categorical) and ``bands`` (numeric) is given. Bands must be
+    contiguous and increasing; ``closed`` says which end of a band belongs to it: ``left`` is
+    [lower, upper), ``right`` is (lower, upper].
+    """
+
+    label: Label
+    variable: str
+    sectors: list[str] | None = None
+    levels: dict[str, Level] | None = None
+    default: str | None = None
+    bands: list[Band] | None = None
+    closed: Literal["left", "right"] = "left"
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        kind = variable_kind(self.variable)
+        if kind is None:
+            raise reader.error(path + ("variable",), f"unknown profile variable {self.variable!r}; "
+                               "see tables/README.md for the fields a table may key on")
+        if (self.levels is None) == (self.bands is None):
+            raise reader.error(path, "give either 'levels' (categorical) or 'bands' (numeric)")
+        if self.levels is not None:
+            if kind not in ("category", "flag"):
+                raise reader.error(path + ("levels",), f"{self.variable!r} is numeric; use 'bands'")
+            if not self.levels:
+                raise reader.error(path + ("levels",), "at least one level is required")
+            if kind == "flag" and set(self.levels) != {"true", "false"}:
+                raise reader.error(path + ("levels",),
+                                   f"{self.variable!r} is true/false; give levels 'true' and 'false'")
+            if self.default is not None and self.default not in self.levels:
+                raise reader.error(path + ("default",), f"{self.default!r} is not a level; "
+                                   "use one of: " + ", ".join(self.levels))
+            if self.variable == "worst_accident_grade":
+                missing = [g for g in WORST_GRADE_LEVELS if g not in self.levels]
+                if missing or len(self.levels) != len(WORST_GRADE_LEVELS):
+                    raise reader.error(path + ("levels",), "worst_accident_grade needs exactly the "
+                                       "levels " + ", ".join(WORST_GRADE_LEVELS))
+        else:
+            if kind not in ("number", "count"):
+                raise reader.error(path + ("bands",),
+                                   f"{self.variable!r} is categorical; use 'levels'")
+            if self.default is not None:
+                raise reader.error(path + ("default",), "'default' applies to 'levels' only")
+            check_bands(reader, path + ("bands",), self.bands)
+        if self.variable in ADVERSE:
+            factors = self.ordered_factors()
+            for i in range(1, len(factors)):
+                if factors[i] < factors[i - 1]:
+                    raise reader.error(path, f"factors for {self.variable!r} must not decrease as "
+                                       "the record worsens (a worse record never lowers a premium)")
+
+    def ordered_factors(self) -> list[float]:
+        """Factors in the variable's natural order (bands; grades from none to worst)."""
+        if self.bands is not None:
+            return [b.factor for b in self.bands]
+        if self.variable == "worst_accident_grade":
+            return [self.levels[g].factor for g in WORST_GRADE_LEVELS]
+        return [lvl.factor for lvl in self.levels.values()]
+
+
+def check_bands(reader: Reader, path: tuple, bands: tuple[Band, ...]) -> None:
+    """Bands must start somewhere, be contiguous, strictly increasing and end open or closed."""
+    if not bands:
+        raise reader.error(path, "at least one band is required")
+    for i, band in enumerate(bands):
+        if band.upper is not None and band.upper <= band.lower:
+            raise reader.error(path + (i, "upper"),
+                               f"upper {band.upper:g} must be greater than lower {band.lower:g}")
+        if i:
+            prev = bands[i - 1]
+            if prev.upper is None:
+                raise reader.error(path + (i - 1, "upper"),
+                                   "only the last band may leave 'upper' open")
+            if band.lower < prev.upper:
+                raise reader.error(path + (i, "lower"), f"overlaps the band before it: lower "
+                                   f"{band.lower:g} < previous upper {prev.upper:g}")
+            if band.lower > prev.upper:
+                raise reader.error(path + (i, "lower"), f"gap after the band before it: lower "
+                                   f"{band.lower:g} > previous upper {prev.upper:g}; "
+                                   "bands must be contiguous")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subsector(Provenance):
+    """A sub-sector: its exposure basis and base rate.
+
+    ``base_rate`` is yuan per unit of exposure per year (persons, vehicles, vessels, tonnes),
+    or ‰ of the amount for money bases (contract value, payroll, revenue).
+    """
+
+    label: Label
+    basis: Basis
+    base_rate: Positive
+    minimum_premium: NonNegative = 0.0
+    term: Literal["annual", "project"] = "annual"
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if self.term == "project" and self.basis not in MONEY_BASES:
+            raise reader.error(path + ("term",), "a project term needs a money basis "
+                               "(contract_value), since the premium covers the whole project")
+
+    @property
+    def exposure_field(self) -> str:
+        return EXPOSURE_FIELDS[self.basis]
+
+    @property
+    def per_unit(self) -> float:
+        """Divisor that turns ``base_rate`` into yuan per unit of exposure."""
+        return 1000.0 if self.basis in MONEY_BASES else 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sector:
+    """A statutory or voluntary sector."""
+
+    label: Label
+    mandatory: bool
+    supervisor: Label | None = None
+    subsectors: dict[str, Subsector]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if not self.subsectors:
+            raise reader.error(path + ("subsectors",), "at least one sub-sector is required")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FloatGroup:
+    """Floating factors combined by one rule: ``product``; ``additive`` (1 + sum of
+    (factor - 1)); ``highest`` (the greatest factor only); ``lowest`` (the smallest factor only,
+    e.g. "discounts are not cumulative, take the largest")."""
+
+    label: Label
+    rule: Literal["product", "additive", "highest", "lowest"]
+    factors: dict[str, FactorTable]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if not self.factors:
+            raise reader.error(path + ("factors",), "at least one factor is required")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Floating(Provenance):
+    """Floating rates (浮动费率): groups multiplied (or added) together, then bounded."""
+
+    floor: Positive
+    cap: Positive
+    combine: Literal["product", "additive"] = "product"
+    groups: dict[str, FloatGroup]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if self.floor > self.cap:
+            raise reader.error(path + ("floor",),
+                               f"floor {self.floor:g} is above cap {self.cap:g}")
+        if not self.floor <= 1.0 <= self.cap:
+            raise reader.error(path, "the bounds must include 1 (a clean record is not floated)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitFactors(Provenance):
+    """Premium relativity for the chosen per-person limit, banded on the limit (yuan).
+
+    Factors must not decrease with the limit."""
+
+    label: Label
+    bands: list[Band]
+    closed: Literal["left", "right"] = "left"
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        check_bands(reader, path + ("bands",), self.bands)
+        for i in range(1, len(self.bands)):
+            if self.bands[i].factor < self.bands[i - 1].factor:
+                raise reader.error(path + ("bands", i, "factor"),
+                                   "limit factors must not decrease as the limit rises")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loading(Provenance):
+    """A coverage extension or surcharge chosen in the profile's ``extensions``."""
+
+    label: Label
+    factor: Positive
+    sectors: list[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Term(Provenance):
+    """Term rules. Annual sub-sectors run at most ``max_months``; shorter (seasonal) policies
+    pay ``short_term_scale[m - 1]`` of the annual premium for m months (a started month counts
+    whole). Project sub-sectors pay one premium for the whole project, whatever its length."""
+
+    max_months: Annotated[int, POSITIVE] = 12
+    short_term_scale: list[Annotated[float, POSITIVE]]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        scale = self.short_term_scale
+        if len(scale) != self.max_months:
+            raise reader.error(path + ("short_term_scale",),
+                               f"needs {self.max_months} entries (one per month), got {len(scale)}")
+        if any(b < a for a, b in zip(scale, scale[1:])) or scale[-1] != 1.0:
+            raise reader.error(path + ("short_term_scale",),
+                               "must not decrease and must end at 1 (a full term pays in full)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitRules(Provenance):
+    """How the per-person death/disability floor is set locally:
+    ``max(national floor, income_multiple × prior-year urban income of income_region,
+    fixed_floor)``, rounded up to a multiple of ``round_up_to`` yuan."""
+
+    income_region: str | None = None
+    income_multiple: Annotated[float, POSITIVE] | None = None
+    fixed_floor: Annotated[float, NON_NEGATIVE] | None = None
+    round_up_to: Positive = 1.0
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if (self.income_region is None) != (self.income_multiple is None):
+            raise reader.error(path, "'income_region' and 'income_multiple' go together")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expenses(Provenance):
+    """The premium's expense structure."""
+
+    prevention_share_min: Share
+    commission_cap: Share | None = None
+    profit_load: Share | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateBook:
+    """One jurisdiction's rate book for one edition. See ``tables/README.md``."""
+
+    id: str
+    title: Label
+    jurisdiction: str
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    status: Literal["final", "draft", "illustrative"]
+    currency: Literal["CNY"] = "CNY"
+    notes: str | None = None
+    sources: dict[str, Source]
+    sectors: dict[str, Sector]
+    tiers: dict[str, FactorTable] = field(default_factory=dict)
+    floating: Floating
+    limit_factors: LimitFactors
+    loadings: dict[str, Loading] = field(default_factory=dict)
+    term: Term
+    limits: LimitRules
+    expenses: Expenses
+    sha256: str = field(init=False, default="", compare=False)
+    origin: str | None = field(init=False, default=None, compare=False)
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if not JURISDICTION.match(self.jurisdiction):
+            raise reader.error(path + ("jurisdiction",), f"{self.jurisdiction!r} is not a "
+                               "jurisdiction code; use CN, CN-XX or CN-XX-YY (e.g. CN-FJ-XM)")
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise reader.error(path + ("effective_to",), f"{self.effective_to} is before "
+                               f"effective_from {self.effective_from}")
+        if not self.sectors:
+            raise reader.error(path + ("sectors",), "at least one sector is required")
+        check_references(self, reader, path)
+
+
+def _provenanced(book: RateBook):
+    """Every object carrying provenance, with its key path."""
+    for s, sector in book.sectors.items():
+        for ss, sub in sector.subsectors.items():
+            yield ("sectors", s, "subsectors", ss), sub
+    for name, table in book.tiers.items():
+        yield ("tiers", name), table
+    yield ("floating",), book.floating
+    for g, group in book.floating.groups.items():
+        for name, table in group.factors.items():
+            yield ("floating", "groups", g, "factors", name), table
+    yield ("limit_factors",), book.limit_factors
+    for name, loading in book.loadings.items():
+        yield ("loadings", name), loading
+    yield ("term",), book.term
+    yield ("limits",), book.limits
+    yield ("expenses",), book.expenses
+
+
+def check_references(book: RateBook, reader: Reader, path: tuple) -> None:
+    """Sources and sectors named anywhere must exist; a variable has one table per sector."""
+    for where, obj in _provenanced(book):
+        if obj.source is not None and obj.source not in book.sources:
+            raise reader.error(path + where + ("source",), f"unknown source {obj.source!r}; "
+                               "define it under 'sources' (defined: "
+                               + ", ".join(book.sources) + ")")
+    tables = [(("tiers", n), t) for n, t in book.tiers.items()]
+    tables += [(("floating", "groups", g, "factors", n), t)
+               for g, grp in book.floating.groups.items() for n, t in grp.factors.items()]
+    scoped = tables + [(("loadings", n), l) for n, l in book.loadings.items()]
+    for where, obj in scoped:
+        for i, sector in enumerate(obj.sectors or ()):
+            if sector not in book.sectors:
+                raise reader.error(path + where + ("sectors", i), f"unknown sector {sector!r}; "
+                                   "use one of: " + ", ".join(book.sectors))
+    seen: dict[str, tuple] = {}
+    for where, table in tables:
+        for sector in table.sectors or book.sectors:
+            key = f"{table.variable}@{sector}"
+            if key in seen:
+                raise reader.error(path + where, f"variable {table.variable!r} already has a "
+                                   f"table for sector {sector!r} at {'.'.join(seen[key])}; "
+                                   "one table per variable and sector")
+            seen[key] = where

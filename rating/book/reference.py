@@ -1,0 +1,124 @@
+"""Reference data that is not a rate book: national rules by date, and income statistics.
+
+They live in their own files (``tables/national.yaml``, ``tables/statistics/income.yaml``) so a
+new regulation or a new year's income figure is one entry, not a new rate book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from .model import Label, Provenance, Source
+from .schema import NonNegative, Positive
+
+if TYPE_CHECKING:
+    from .schema import Reader
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatedValue(Provenance):
+    """A rule value in force from ``effective_from`` until the next entry's date."""
+
+    effective_from: dt.date
+    value: NonNegative
+
+
+def _check_dated(reader: Reader, path: tuple, entries: tuple[DatedValue, ...]) -> None:
+    for i in range(1, len(entries)):
+        if entries[i].effective_from <= entries[i - 1].effective_from:
+            raise reader.error(path + (i, "effective_from"),
+                               "entries must be in strictly increasing date order")
+
+
+def value_at(entries: tuple[DatedValue, ...], date: dt.date) -> DatedValue | None:
+    """The entry in force on ``date``, or None before the first one."""
+    found = None
+    for entry in entries:
+        if entry.effective_from <= date:
+            found = entry
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkInjury(Provenance):
+    """Work-injury insurance (工伤保险条例) benchmarks, for comparison with 安责险 limits."""
+
+    death_multiple: Positive
+    disability_months: list[Positive]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if len(self.disability_months) != 10:
+            raise reader.error(path + ("disability_months",), "needs 10 entries, grades 1 to 10")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NationalRules:
+    """National rules by date (``tables/national.yaml``)."""
+
+    title: Label
+    sources: dict[str, Source]
+    per_person_floor: list[DatedValue]
+    commission_cap: list[DatedValue]
+    work_injury: WorkInjury
+    sha256: str = field(init=False, default="", compare=False)
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        for key in ("per_person_floor", "commission_cap"):
+            entries = getattr(self, key)
+            _check_dated(reader, path + (key,), entries)
+            for i, entry in enumerate(entries):
+                if entry.source is not None and entry.source not in self.sources:
+                    raise reader.error(path + (key, i, "source"),
+                                       f"unknown source {entry.source!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomeValue(Provenance):
+    """One year's urban per-capita disposable income (yuan)."""
+
+    year: int
+    value: Positive
+    confidence: Literal["high", "medium", "low"] = "high"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomeSeries:
+    label: Label
+    values: list[IncomeValue]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        years = [v.year for v in self.values]
+        if years != sorted(set(years)):
+            raise reader.error(path + ("values",), "years must be unique and increasing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomeStatistics:
+    """Urban per-capita disposable income by region and year
+    (``tables/statistics/income.yaml``)."""
+
+    title: Label
+    sources: dict[str, Source]
+    series: dict[str, IncomeSeries]
+    sha256: str = field(init=False, default="", compare=False)
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        for region, series in self.series.items():
+            for i, v in enumerate(series.values):
+                if v.source is not None and v.source not in self.sources:
+                    raise reader.error(path + ("series", region, "values", i, "source"),
+                                       f"unknown source {v.source!r}")
+
+    def lookup(self, region: str, year: int) -> IncomeValue | None:
+        """The figure for ``year``, or else the latest earlier one; None if there is none."""
+        series = self.series.get(region)
+        if series is None:
+            return None
+        found = None
+        for v in series.values:
+            if v.year <= year:
+                found = v
+        return found

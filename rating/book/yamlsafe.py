@@ -1,0 +1,106 @@
+"""Strict YAML reading: safe tags only, no duplicate keys, and the line of every key kept.
+
+PyYAML's safe loader silently keeps the last of two duplicate keys; a rate book with two
+``base_rate`` entries must be an error instead. We compose the node tree ourselves so that each
+value's line is known and every later validation error can name it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import BookError
+
+try:  # the C loader is much faster and equally safe
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+Lines = dict[tuple, int]
+"""Maps a key path (tuple of keys and list indices) to its 1-based line."""
+
+
+def load_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
+    """Parse one YAML document strictly.
+
+    Parameters
+    ----------
+    text : str
+        The document.
+    file : str, optional
+        Name used in error messages.
+
+    Returns
+    -------
+    data, lines
+        Plain Python data (dicts, lists, scalars) and the line of every key path.
+
+    Raises
+    ------
+    BookError
+        On a syntax error, an unsafe tag, a duplicate or non-string key, or an empty document.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise BookError("the document is empty", file=file, line=1)
+        lines: Lines = {}
+        return _build(loader, node, (), lines, file), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or str(exc)
+        raise BookError(f"not valid YAML: {problem}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise BookError(f"not valid YAML: {exc}", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_file(path: str | Path) -> tuple[Any, Lines]:
+    """Read and parse a YAML file strictly (see :func:`load_yaml`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BookError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise BookError("the file is not UTF-8 text", file=str(path)) from None
+    return load_yaml(text, file=str(path))
+
+
+def dotted(path: tuple) -> str:
+    """Render a key path as ``a.b[2].c``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _build(loader, node, path: tuple, lines: Lines, file: str | None) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise BookError(
+                    f"key {key!r} must be a string; quote it (\"{key}\")",
+                    file=file, line=line, path=dotted(path))
+            if key in out:
+                raise BookError(
+                    f"duplicate key {key!r} (first on line {lines[path + (key,)]})",
+                    file=file, line=line, path=dotted(path + (key,)))
+            lines[path + (key,)] = line  # the key's line, so errors point at the key
+            out[key] = _build(loader, value_node, path + (key,), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, path + (i,), lines, file) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)

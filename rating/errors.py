@@ -1,0 +1,56 @@
+"""Errors raised by the package.
+
+Every error says where the problem is (a file and line, a key path, a profile field or a row)
+and what would be valid, so that the command line can print it as one line.
+"""
+
+from __future__ import annotations
+
+
+class RatingError(ValueError):
+    """Base class for every error the package raises on bad input."""
+
+
+class BookError(RatingError):
+    """A rate book, a statistics file or the national rules file is invalid.
+
+    Attributes
+    ----------
+    file : str or None
+        The YAML file, when the document came from one.
+    line : int or None
+        1-based line of the offending key or value.
+    path : str
+        Dotted key path inside the document, e.g. ``sectors.construction.base_rate``.
+    reason : str
+        What is wrong and what would be valid.
+    """
+
+    def __init__(self, reason: str, *, file: str | None = None, line: int | None = None,
+                 path: str = ""):
+        self.file, self.line, self.path, self.reason = file, line, path, reason
+        where = file or "<document>"
+        if line is not None:
+            where += f":{line}"
+        if path:
+            where += f": {path}"
+        super().__init__(f"{where}: {reason}")
+
+
+class ProfileError(RatingError):
+    """An enterprise profile (or a portfolio row) is invalid.
+
+    Attributes
+    ----------
+    field : str
+        The profile field (portfolio column) at fault.
+    row : object or None
+        The row label, for portfolio input.
+    reason : str
+        What is wrong and what would be valid.
+    """
+
+    def __init__(self, field: str, reason: str, *, row: object | None = None):
+        self.field, self.row, self.reason = field, row, reason
+        where = f"row {row!r}: " if row is not None else ""
+        super().__init__(f"{where}{field}: {reason}")
