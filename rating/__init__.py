@@ -1,0 +1,26 @@
+"""rating: premiums, limits and payouts for China's work-safety liability insurance (安责险).
+
+The public API is small and pinned by ``tests/test_api.py``.
+"""
+
+from .book import RateBook, books, find_book, load_book
+from .errors import BookError, ProfileError, RatingError
+from .limits import LimitFloor, per_person_floor
+from .quote import Quote, Split, quote
+
+__all__ = [
+    "BookError",
+    "LimitFloor",
+    "ProfileError",
+    "Quote",
+    "RateBook",
+    "RatingError",
+    "Split",
+    "books",
+    "find_book",
+    "load_book",
+    "per_person_floor",
+    "quote",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,210 @@
+"""Reading profile columns into typed arrays, collecting every problem with its row.
+
+Portfolios arrive as ``pd.read_csv`` gives them (plain string columns) and single quotes as a
+one-row frame built from a mapping; both pass through these parsers. Text columns are
+factorised first, so the per-value work (matching a level, parsing a date) is done once per
+distinct value rather than once per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import ProfileError
+
+MISSING = -1
+"""Code for a missing categorical value."""
+
+
+@dataclass
+class Problems:
+    """Problems found while reading a frame: (row positions, field, reason)."""
+
+    index: pd.Index
+    single: bool = False  # a one-row quote: errors name no row
+    items: list[tuple[np.ndarray, str, str]] = field(default_factory=list)
+
+    def add(self, where: np.ndarray, field_name: str, reason: str) -> None:
+        """Record ``reason`` for the rows where the boolean mask ``where`` is true."""
+        rows = np.flatnonzero(where)
+        if rows.size:
+            self.items.append((rows, field_name, reason))
+
+    def bad_rows(self) -> np.ndarray:
+        """Boolean mask of the rows with at least one problem."""
+        mask = np.zeros(len(self.index), dtype=bool)
+        for rows, _, _ in self.items:
+            mask[rows] = True
+        return mask
+
+    def table(self) -> pd.DataFrame:
+        """One line per (row, field) problem, in row order."""
+        rows = [(int(r), f, reason) for positions, f, reason in self.items for r in positions]
+        rows.sort(key=lambda t: t[0])
+        return pd.DataFrame({
+            "row": pd.Index(self.index).take([r for r, _, _ in rows]),
+            "field": [f for _, f, _ in rows],
+            "reason": [reason for _, _, reason in rows],
+        })
+
+    def raise_if_any(self, limit: int = 5) -> None:
+        """Raise one ProfileError describing the first few bad rows."""
+        if not self.items:
+            return
+        first = sorted(((int(p[0]), f, r) for p, f, r in self.items))
+        pos, field_name, reason = first[0]
+        if self.single:
+            raise ProfileError(field_name, reason)
+        lines = self.table().head(limit)
+        more = int(self.bad_rows().sum())
+        detail = "; ".join(f"row {r!r}: {f}: {why}" for r, f, why in lines.itertuples(index=False))
+        suffix = f" ({more} bad rows in all)" if more > 1 else ""
+        raise ProfileError(field_name, f"{reason}. Problems: {detail}{suffix}",
+                           row=self.index[pos])
+
+
+def _present(values: pd.Series) -> np.ndarray:
+    mask = values.notna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        blank = values.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        mask &= ~blank
+    return mask
+
+
+def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
+               problems: Problems, *, n: int) -> np.ndarray:
+    """Codes of ``values`` in ``levels`` (int array, MISSING where absent).
+
+    A value that is present but not a level is a problem naming the valid levels.
+    """
+    if values is None:
+        return np.full(n, MISSING, dtype=np.int64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = {level: i for i, level in enumerate(levels)}
+    mapped = np.empty(len(uniques) + 1, dtype=np.int64)
+    mapped[-1] = MISSING  # code -1 from factorize indexes the last slot
+    bad_unique = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, u in enumerate(uniques):
+        key = u.strip() if isinstance(u, str) else (str(u).lower() if isinstance(u, bool) else u)
+        if isinstance(key, str) and key == "":
+            mapped[i] = MISSING
+        elif key in lookup:
+            mapped[i] = lookup[key]
+        else:
+            mapped[i] = MISSING
+            bad_unique[i] = True
+    if bad_unique.any():
+        for i in np.flatnonzero(bad_unique):
+            problems.add(codes == i, field_name, f"{uniques[i]!r} is not valid; use one of: "
+                         + ", ".join(levels))
+    return mapped[codes]
+
+
+def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n: int,
+            integer: bool = False) -> np.ndarray:
+    """Finite numbers >= 0 as float64, NaN where absent.
+
+    Text that is not a number, negative or non-finite values, booleans and (with ``integer``)
+    fractions are problems.
+    """
+    if values is None:
+        return np.full(n, np.nan)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
+        return np.full(n, np.nan)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(out)
+    else:
+        present = _present(values)
+        is_bool = values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
+        out = pd.to_numeric(values.where(~is_bool), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+        problems.add(present & (np.isnan(out) | is_bool), field_name,
+                     "expected a number" if not integer else "expected a whole number")
+        out[~present] = np.nan
+    finite = np.isfinite(out)
+    problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
+    problems.add(finite & (out < 0), field_name, "must not be negative")
+    if integer:
+        problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
+    out[present & ~finite] = np.nan
+    return out
+
+
+def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
+          n: int) -> np.ndarray:
+    """Booleans as codes: 0 false, 1 true, MISSING where absent."""
+    if values is None:
+        return np.full(n, MISSING, dtype=np.int64)
+    if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
+        return values.to_numpy(dtype=np.int64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)
+    for i, u in enumerate(uniques):
+        key = str(u).strip().lower()
+        if key in ("true", "1", "yes", "是"):
+            mapped[i] = 1
+        elif key in ("false", "0", "no", "否"):
+            mapped[i] = 0
+        elif key in ("", "nan", "none"):
+            mapped[i] = MISSING
+        else:
+            problems.add(codes == i, field_name, f"{u!r} is not true or false")
+    return mapped[codes]
+
+
+def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
+          n: int) -> np.ndarray:
+    """Dates as ``datetime64[D]``, NaT where absent; text must be YYYY-MM-DD."""
+    if values is None:
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.to_numpy().astype("datetime64[D]")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
+    for i, u in enumerate(uniques):
+        try:
+            mapped[i] = _one_date(u)
+        except ValueError:
+            problems.add(codes == i, field_name, f"{u!r} is not a date written YYYY-MM-DD")
+    return mapped[codes]
+
+
+def _one_date(value) -> np.datetime64:
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError(value)
+        return np.datetime64(text, "D")
+    if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
+        return np.datetime64(f"{value.year:04d}-{value.month:02d}-{value.day:02d}", "D")
+    raise ValueError(value)
+
+
+def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
+              problems: Problems, *, n: int) -> np.ndarray:
+    """Membership matrix (rows × keys, bool) of a list field.
+
+    A value is a list of keys, or text with keys separated by ``;`` (for CSV files).
+    """
+    out = np.zeros((n, len(keys)), dtype=bool)
+    if values is None:
+        return out
+    as_text = values.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    codes, uniques = pd.factorize(as_text, use_na_sentinel=True)
+    lookup = {k: j for j, k in enumerate(keys)}
+    for i, u in enumerate(uniques):
+        chosen = [part.strip() for part in str(u).split(";") if part.strip()]
+        rows = codes == i
+        for key in chosen:
+            if key in lookup:
+                out[rows, lookup[key]] = True
+            else:
+                problems.add(rows, field_name, f"{key!r} is not an extension of this rate book; "
+                             "use any of: " + (", ".join(keys) or "(none defined)"))
+    return out

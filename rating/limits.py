@@ -1,0 +1,124 @@
+"""Per-person death/disability limits: the statutory floor and the work-injury benchmark.
+
+The floor on a date is::
+
+    max(national floor in force,
+        income_multiple × urban per-capita disposable income of income_region, prior year,
+        fixed local floor)
+
+rounded up to a multiple of ``round_up_to`` yuan, with every number read from the rate book,
+``tables/national.yaml`` and ``tables/statistics/income.yaml``, never from code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
+from .book.reference import value_at
+
+
+@dataclass(frozen=True)
+class FloorComponent:
+    """One candidate for the floor.
+
+    Attributes
+    ----------
+    name : str
+        ``national``, ``income`` or ``fixed``.
+    amount : float
+        Yuan, before rounding up.
+    basis : str
+        How it was obtained, with its source.
+    """
+
+    name: str
+    amount: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class LimitFloor:
+    """The statutory minimum per-person death/disability limit on a date.
+
+    Attributes
+    ----------
+    amount : float
+        The floor in yuan, after rounding up.
+    components : tuple of FloorComponent
+        Every candidate considered.
+    binding : str
+        The name of the component that set the floor.
+    income_year : int or None
+        The data year of the income figure used (the policy year minus one when available).
+    provisional : bool
+        True when the prior year's income was not yet in the statistics and an earlier year
+        was used instead.
+    """
+
+    date: dt.date
+    amount: float
+    components: tuple[FloorComponent, ...]
+    binding: str
+    income_year: int | None
+    provisional: bool
+
+
+def per_person_floor(book: RateBook, date: dt.date, *,
+                     national: NationalRules | None = None,
+                     income: IncomeStatistics | None = None) -> LimitFloor:
+    """The statutory per-person death/disability floor for a policy incepting on ``date``.
+
+    Parameters
+    ----------
+    book : RateBook
+        Supplies the local rule (income region and multiple, fixed floor, rounding).
+    date : datetime.date
+        Inception date; income of the year before is used.
+    national, income : optional
+        Override the shipped national rules and income statistics (for scenarios).
+
+    Returns
+    -------
+    LimitFloor
+    """
+    national = national or national_rules()
+    income = income or income_statistics()
+    rules = book.limits
+    components: list[FloorComponent] = []
+    entry = value_at(national.per_person_floor, date)
+    if entry is not None:
+        components.append(FloorComponent(
+            "national", entry.value, f"national floor from {entry.effective_from} "
+            f"({_cite(national.sources, entry)})"))
+    income_year, provisional = None, False
+    if rules.income_region is not None:
+        wanted = date.year - 1
+        figure = income.lookup(rules.income_region, wanted)
+        if figure is None:
+            raise LookupError(f"no urban income figure for {rules.income_region} in or before "
+                              f"{wanted}; add it to tables/statistics/income.yaml")
+        income_year, provisional = figure.year, figure.year != wanted
+        components.append(FloorComponent(
+            "income", rules.income_multiple * figure.value,
+            f"{rules.income_multiple:g} × {rules.income_region} urban income {figure.year} "
+            f"({figure.value:,.0f} yuan)" + (f", provisional: {wanted} is not in the statistics yet"
+                                              if provisional else "")))
+    if rules.fixed_floor is not None:
+        components.append(FloorComponent("fixed", rules.fixed_floor, "local fixed floor"))
+    if not components:
+        raise LookupError(f"no per-person floor applies on {date}: no national rule in force and "
+                          f"rate book {book.id} sets no local floor")
+    best = max(components, key=lambda c: c.amount)
+    step = rules.round_up_to
+    amount = math.ceil(best.amount / step - 1e-9) * step
+    return LimitFloor(date, float(amount), tuple(components), best.name, income_year,
+                      provisional)
+
+
+def _cite(sources, entry) -> str:
+    src = sources.get(entry.source)
+    title = src.title if src else entry.source
+    return f"{title} {entry.article}" if entry.article else str(title)

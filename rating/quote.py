@@ -1,0 +1,171 @@
+"""Quoting one enterprise: a one-row call of the rating engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .book import RateBook, find_book
+from .columns import Problems, dates
+from .errors import ProfileError
+from .limits import LimitFloor
+from .premium import rate_frame
+from .worksheet import floating_detail, worksheet
+
+
+@dataclass(frozen=True)
+class Split:
+    """The premium split, in yuan; the three amounts add up to the premium exactly.
+
+    Attributes
+    ----------
+    prevention_fund : float
+        Accident-prevention fund (事故预防费用), ``premium × prevention_share`` to the fen.
+    commission : float
+        Commission (佣金), ``premium × commission_rate`` to the fen.
+    net : float
+        The rest.
+    """
+
+    prevention_fund: float
+    commission: float
+    net: float
+    prevention_share: float
+    commission_rate: float
+    commission_cap: float | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A priced quote for one enterprise.
+
+    Attributes
+    ----------
+    premium : float
+        Yuan, rounded half-up to the fen.
+    worksheet : DataFrame
+        Every step of the calculation (see :func:`rating.worksheet.worksheet`).
+    floating : DataFrame
+        Each floating-factor lookup, its group rule and group factor.
+    rate_book_id, rate_book_sha256 : str
+        The rate book used and its content hash.
+    per_person_limit : float
+        The per-person death/disability limit (yuan), the statutory floor by default.
+    floor : LimitFloor
+        The statutory floor the limit was checked against.
+    split : Split
+        Prevention fund, commission and the rest.
+    """
+
+    premium: float
+    worksheet: pd.DataFrame
+    floating: pd.DataFrame
+    rate_book_id: str
+    rate_book_sha256: str
+    rate_book_status: str
+    jurisdiction: str
+    sector: str
+    subsector: str
+    per_person_limit: float
+    floor: LimitFloor
+    split: Split
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``rating quote --json`` output)."""
+        ws = self.worksheet.astype(object).where(self.worksheet.notna(), None)
+        return {
+            "premium": self.premium,
+            "currency": "CNY",
+            "sector": self.sector,
+            "subsector": self.subsector,
+            "rate_book": {"id": self.rate_book_id, "sha256": self.rate_book_sha256,
+                          "jurisdiction": self.jurisdiction, "status": self.rate_book_status},
+            "per_person_limit": self.per_person_limit,
+            "floor": {
+                "amount": self.floor.amount, "date": self.floor.date.isoformat(),
+                "binding": self.floor.binding, "income_year": self.floor.income_year,
+                "provisional": self.floor.provisional,
+                "components": [{"name": c.name, "amount": c.amount, "basis": c.basis}
+                               for c in self.floor.components],
+            },
+            "split": {
+                "prevention_fund": self.split.prevention_fund,
+                "commission": self.split.commission, "net": self.split.net,
+                "prevention_share": self.split.prevention_share,
+                "commission_rate": self.split.commission_rate,
+                "commission_cap": self.split.commission_cap,
+            },
+            "worksheet": ws.to_dict(orient="records"),
+            "floating": self.floating.astype(object).to_dict(orient="records"),
+        }
+
+
+def quote(profile: Mapping[str, Any], book: RateBook | None = None,
+          date: dt.date | None = None) -> Quote:
+    """Price one enterprise.
+
+    Parameters
+    ----------
+    profile : mapping
+        Profile fields (see the README): at least ``sector`` (and ``subsector`` where the
+        sector has several), ``inception_date``, the exposure of the sub-sector's basis, and
+        ``jurisdiction`` unless ``book`` is given.
+    book : RateBook, optional
+        Default: the shipped edition in force for the profile's jurisdiction on the rating date.
+    date : date, optional
+        Rating date (rules and limit floor); default the inception date.
+
+    Returns
+    -------
+    Quote
+
+    Raises
+    ------
+    ProfileError
+        Naming the field at fault and what would be valid.
+    """
+    if not isinstance(profile, Mapping):
+        raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
+    frame = pd.DataFrame({k: [v] for k, v in profile.items()})
+    jurisdiction = profile.get("jurisdiction")
+    if book is None:
+        if not jurisdiction:
+            raise ProfileError("jurisdiction", "is required to choose a rate book "
+                               "(e.g. CN-FJ-XM), or pass a book")
+        when = date
+        if when is None:
+            problems = Problems(frame.index, single=True)
+            when_arr = dates(frame.get("inception_date"), "inception_date", problems, n=1)
+            problems.raise_if_any()
+            if pd.isna(when_arr[0]):
+                raise ProfileError("inception_date", "is required (YYYY-MM-DD)")
+            when = when_arr[0].astype(dt.date)
+        book = find_book(str(jurisdiction), when)
+    elif jurisdiction and not str(jurisdiction).startswith(book.jurisdiction):
+        raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
+                           f"jurisdiction {book.jurisdiction}")
+    rated = rate_frame(frame, book, date=date, single=True)
+    premium_fen = int(rated.premium_fen[0])
+    prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])
+    day = rated.rate_date[0].astype(dt.date)
+    return Quote(
+        premium=premium_fen / 100,
+        worksheet=worksheet(rated, 0),
+        floating=floating_detail(rated, 0),
+        rate_book_id=book.id, rate_book_sha256=book.sha256, rate_book_status=book.status,
+        jurisdiction=book.jurisdiction, sector=str(rated.sector[0]),
+        subsector=str(rated.subsector[0]),
+        per_person_limit=float(rated.limit[0]), floor=rated.floors[day],
+        split=Split(prevention / 100, commission / 100,
+                    (premium_fen - prevention - commission) / 100,
+                    float(rated.prevention_share[0]), float(rated.commission_rate[0]),
+                    _finite_or_none(rated.commission_cap[0])))
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
