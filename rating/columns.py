@@ -68,7 +68,7 @@ class Problems:
 
 
 def _present(values: pd.Series) -> np.ndarray:
-    mask = values.notna().to_numpy()
+    mask = values.notna().to_numpy(copy=True)
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         blank = values.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
         mask &= ~blank
@@ -117,13 +117,13 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
     if pd.api.types.is_numeric_dtype(values.dtype):
-        out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         present = ~np.isnan(out)
     else:
         present = _present(values)
         is_bool = values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
         out = pd.to_numeric(values.where(~is_bool), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan)
+            dtype=np.float64, na_value=np.nan, copy=True)
         problems.add(present & (np.isnan(out) | is_bool), field_name,
                      "expected a number" if not integer else "expected a whole number")
         out[~present] = np.nan
@@ -142,7 +142,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
     if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
-        return values.to_numpy(dtype=np.int64)
+        return values.to_numpy(dtype=np.int64, copy=True)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)
     for i, u in enumerate(uniques):
@@ -164,7 +164,7 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
     if values is None:
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.to_numpy().astype("datetime64[D]")
+        return values.to_numpy().astype("datetime64[D]", copy=True)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
     for i, u in enumerate(uniques):

@@ -150,8 +150,11 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         sub_code[(s_code == sc) & (raw_sub == MISSING)] = i
     for sc, s in enumerate(sectors):
         bad = (s_code == sc) & (sub_code == MISSING)
-        problems.add(bad, "subsector", f"sector {s!r} needs a sub-sector; use one of: "
-                     + ", ".join(book.sectors[s].subsectors))
+        choices = ", ".join(book.sectors[s].subsectors)
+        problems.add(bad & (raw_sub == MISSING), "subsector",
+                     f"sector {s!r} needs a sub-sector; use one of: {choices}")
+        problems.add(bad & (raw_sub != MISSING), "subsector",
+                     f"is not a sub-sector of {s!r}; use one of: {choices}")
     ok_sub = np.where(sub_code >= 0, sub_code, 0)
     sub_objs = [book.sectors[s].subsectors[ss] for s, ss in subs]
 
@@ -190,8 +193,10 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     floors, floor = _floors(book, rate_date, problems)
     limit = numbers(col("per_person_limit"), "per_person_limit", problems, n=n)
     limit = np.where(np.isnan(limit), floor, limit)
-    problems.add(limit < floor, "per_person_limit",
-                 "is below the statutory per-person floor in force (see 'rating limits')")
+    for amount in np.unique(floor[limit < floor]):
+        problems.add((limit < floor) & (floor == amount), "per_person_limit",
+                     f"is below the statutory per-person floor of {amount:,.0f} yuan in force "
+                     "on the rating date")
     limit_step = _band_step("limit", book.limit_factors.label, "limit_factors",
                             book.limit_factors.bands, book.limit_factors.closed, limit,
                             np.ones(n, dtype=bool), "per_person_limit", problems)
@@ -235,7 +240,9 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     commission = numbers(col("commission_rate"), "commission_rate", problems, n=n)
     commission = np.where(np.isnan(commission), 0.0, commission)
     cap = _commission_caps(book, rate_date)
-    problems.add(commission > cap, "commission_rate", "is above the commission cap in force")
+    for amount in np.unique(cap[commission > cap]):
+        problems.add((commission > cap) & (cap == amount), "commission_rate",
+                     f"is above the commission cap of {amount:g} in force on the rating date")
     problems.add(prevention + commission > 1.0, "commission_rate",
                  "prevention share plus commission exceed the premium")
 

@@ -18,7 +18,7 @@ from .schema import Reader
 from .yamlsafe import load_yaml, load_yaml_file
 
 __all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
-           "national_rules", "income_statistics", "tables_dir"]
+           "national_rules", "income_statistics", "tables_dir", "load_any"]
 
 T = TypeVar("T")
 
@@ -74,6 +74,18 @@ def load_book_text(text: str, name: str = "<text>") -> RateBook:
     """Load a rate book from YAML text (see :func:`load_book`)."""
     data, lines = load_yaml(text, file=name)
     return _read(RateBook, data, lines, name)
+
+
+def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics:
+    """Load a rate book, a national-rules file or an income-statistics file, by its keys."""
+    data, lines = load_yaml_file(path)
+    if isinstance(data, dict) and "per_person_floor" in data:
+        return _read(NationalRules, data, lines, str(path))
+    if isinstance(data, dict) and "series" in data:
+        return _read(IncomeStatistics, data, lines, str(path))
+    book = _read(RateBook, data, lines, str(path))
+    object.__setattr__(book, "origin", str(path))
+    return book
 
 
 @functools.cache
