@@ -18,6 +18,8 @@ from .errors import ProfileError
 
 MISSING = -1
 """Code for a missing categorical value."""
+INVALID = -2
+"""Code for a categorical value that is not a level (when not reported at once)."""
 
 
 @dataclass
@@ -76,10 +78,12 @@ def _present(values: pd.Series) -> np.ndarray:
 
 
 def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
-               problems: Problems, *, n: int) -> np.ndarray:
+               problems: Problems | None, *, n: int) -> np.ndarray:
     """Codes of ``values`` in ``levels`` (int array, MISSING where absent).
 
-    A value that is present but not a level is a problem naming the valid levels.
+    A value that is present but not a level is a problem naming the valid levels; with
+    ``problems=None`` it gets the code INVALID instead, for the caller to judge (a level may be
+    valid for one sector's table and not another's).
     """
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
@@ -95,9 +99,9 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
         elif key in lookup:
             mapped[i] = lookup[key]
         else:
-            mapped[i] = MISSING
+            mapped[i] = MISSING if problems is not None else INVALID
             bad_unique[i] = True
-    if bad_unique.any():
+    if bad_unique.any() and problems is not None:
         for i in np.flatnonzero(bad_unique):
             problems.add(codes == i, field_name, f"{uniques[i]!r} is not valid; use one of: "
                          + ", ".join(levels))

@@ -28,7 +28,7 @@ import pandas as pd
 from .book import RateBook, national_rules
 from .book.model import Band, FactorTable, Floating, Label
 from .book.reference import value_at
-from .columns import MISSING, Problems, categories, dates, flags, key_lists, numbers
+from .columns import INVALID, MISSING, Problems, categories, dates, flags, key_lists, numbers
 from .errors import ProfileError
 from .limits import LimitFloor, per_person_floor
 from .money import exact, share_of, to_fen
@@ -395,8 +395,7 @@ class _Variables:
                 lookup = np.array([levels.index("false"), levels.index("true"), MISSING])
                 self.cache[key] = lookup[np.where(raw == MISSING, 2, raw)]
             else:
-                self.cache[key] = categories(self.frame.get(name), name, levels, self.problems,
-                                             n=self.n)
+                self.cache[key] = categories(self.frame.get(name), name, levels, None, n=self.n)
         return self.cache[key]
 
     def _worst_grade(self, levels: list[str]) -> np.ndarray:
@@ -415,6 +414,14 @@ def _table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code:
     if table.levels is not None:
         levels = list(table.levels)
         codes = variables.codes(table.variable, levels)
+        invalid = applies & (codes == INVALID)
+        if invalid.any():
+            raw = variables.frame[table.variable].to_numpy()
+            for value in pd.unique(raw[invalid]):
+                problems.add(invalid & (raw == value), table.variable,
+                             f"{value!r} is not a level of table {path}; use one of: "
+                             + ", ".join(levels))
+        codes = np.where(codes == INVALID, MISSING, codes)
         if table.default is not None:
             codes = np.where(codes == MISSING, levels.index(table.default), codes)
         else:
