@@ -29,11 +29,10 @@ from .book import RateBook, national_rules
 from .book.model import Band, FactorTable, Floating, Label
 from .book.reference import value_at
 from .columns import INVALID, MISSING, Problems, categories, dates, flags, key_lists, numbers
-from .errors import ProfileError
 from .limits import LimitFloor, per_person_floor
 from .money import exact, share_of, to_fen
 from .profile_fields import (ACCIDENT_GRADES, EXPOSURE_FIELDS, FIELDS, WORST_GRADE_LEVELS,
-                             variable_kind)
+                             check_known, variable_kind)
 
 
 @dataclass(frozen=True)
@@ -125,9 +124,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     ProfileError
         For unknown columns, or rows whose values are invalid (naming row and field).
     """
-    unknown = [c for c in frame.columns if c not in FIELDS]
-    if unknown:
-        raise ProfileError(str(unknown[0]), "unknown field; valid fields: " + ", ".join(FIELDS))
+    check_known(frame.columns)
     n = len(frame)
     problems = Problems(frame.index, single=single)
     col = frame.get

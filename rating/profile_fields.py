@@ -6,8 +6,11 @@ on a field listed here, with the right kind) and the documentation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from .errors import ProfileError
 
 Kind = Literal["text", "category", "number", "count", "flag", "date", "list"]
 
@@ -112,3 +115,10 @@ def variable_kind(name: str) -> Kind | None:
     """The kind of a variable a factor table may key on, or None if unknown."""
     spec = FIELDS.get(name) or DERIVED.get(name)
     return spec.kind if spec else None
+
+
+def check_known(names: Iterable[object]) -> None:
+    """Raise ProfileError for the first name that is not a profile field."""
+    for name in names:
+        if name not in FIELDS:
+            raise ProfileError(str(name), "unknown field; valid fields: " + ", ".join(FIELDS))

@@ -15,6 +15,7 @@ from .columns import Problems, dates
 from .errors import ProfileError
 from .limits import LimitFloor
 from .premium import rate_frame
+from .profile_fields import check_known
 from .worksheet import floating_detail, worksheet
 
 
@@ -131,6 +132,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     """
     if not isinstance(profile, Mapping):
         raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
+    check_known(profile)
     frame = pd.DataFrame({k: [v] for k, v in profile.items()})
     jurisdiction = profile.get("jurisdiction")
     if book is None:

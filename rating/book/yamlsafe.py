@@ -50,7 +50,10 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
         if node is None:
             raise BookError("the document is empty", file=file, line=1)
         lines: Lines = {}
-        return _build(loader, node, (), lines, file), lines
+        data = _build(loader, node, (), lines, file)
+        if data is None:
+            raise BookError("the document is empty", file=file, line=1)
+        return data, lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -82,25 +85,50 @@ def dotted(path: tuple) -> str:
     return out
 
 
+_PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
+               yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+
+
+def _scalar(loader, node, path: tuple, file: str | None) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise  # unsafe tags and the like: reported by load_yaml with their mark
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date like 2022-02-30
+        raise BookError(f"{node.value!r} cannot be read: {exc}", file=file,
+                        line=node.start_mark.line + 1, path=dotted(path)) from None
+
+
 def _build(loader, node, path: tuple, lines: Lines, file: str | None) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        raise BookError(f"the tag {node.tag!r} is not allowed; only plain YAML data is",
+                        file=file, line=node.start_mark.line + 1, path=dotted(path))
     if isinstance(node, yaml.MappingNode):
+        explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        merged = len(node.value) - explicit
+        explicit_keys: set[str] = set()
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+        for i, (key_node, value_node) in enumerate(node.value):
+            key = _scalar(loader, key_node, path, file)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
                 raise BookError(
-                    f"key {key!r} must be a string; quote it (\"{key}\")",
+                    f"key {key!r} must be a string; quote it (\"{key_node.value}\")",
                     file=file, line=line, path=dotted(path))
-            if key in out:
+            # Merged pairs come first, in the order in which later ones win; an explicit key
+            # overrides a merged one; two explicit keys are an error.
+            if key in explicit_keys:
                 raise BookError(
                     f"duplicate key {key!r} (first on line {lines[path + (key,)]})",
                     file=file, line=line, path=dotted(path + (key,)))
+            if i >= merged:
+                explicit_keys.add(key)
             lines[path + (key,)] = line  # the key's line, so errors point at the key
             out[key] = _build(loader, value_node, path + (key,), lines, file)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, path, file)

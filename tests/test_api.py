@@ -1,0 +1,18 @@
+"""The public API is small and stable: this test pins its names."""
+
+import rating
+
+
+def test_public_names_are_pinned():
+    assert sorted(rating.__all__) == [
+        "BookError", "LimitFloor", "ProfileError", "Quote", "RateBook", "RatingError", "Split",
+        "books", "find_book", "load_book", "per_person_floor", "quote",
+    ]
+    for name in rating.__all__:
+        assert hasattr(rating, name)
+
+
+def test_errors_are_value_errors():
+    assert issubclass(rating.BookError, rating.RatingError)
+    assert issubclass(rating.ProfileError, rating.RatingError)
+    assert issubclass(rating.RatingError, ValueError)

@@ -1,0 +1,68 @@
+"""The per-person floor: max(national floor, multiple × prior-year income, fixed), rounded up."""
+
+import copy
+import datetime as dt
+
+import pytest
+import yaml
+
+import rating
+from rating.book import tables_dir
+
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def xm():
+    return rating.books()[0]
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load((tables_dir() / "books" / "cn-fj-xm-2022.yaml").read_text("utf-8"))
+
+
+def _variant(raw, **limits):
+    doc = copy.deepcopy(raw)
+    doc["limits"] = {**limits, "illustrative": True}
+    return rating.load_book(doc)
+
+
+def test_prior_year_income_used(xm):
+    """2024 policy: Xiamen 2023 income 72,880 × 10 = 728,800 -> rounded up 730,000; not
+    provisional; the income component binds over the national 300,000."""
+    f = rating.per_person_floor(xm, D(2024, 7, 1))
+    assert (f.amount, f.binding, f.income_year, f.provisional) == (730000, "income", 2023, False)
+    assert {c.name: c.amount for c in f.components} == {"national": 300000, "income": 728800}
+
+
+def test_missing_prior_year_is_provisional(xm):
+    """2022 policy: 2021 income is not in the statistics; the latest earlier year, 2018
+    (54,401), is used: 544,010 -> 550,000, flagged provisional with the year used."""
+    f = rating.per_person_floor(xm, D(2022, 7, 1))
+    assert (f.amount, f.income_year, f.provisional) == (550000, 2018, True)
+    assert "provisional" in next(c.basis for c in f.components if c.name == "income")
+
+
+def test_national_floor_by_date(raw):
+    """A book with no local rule gets the national floor: 300,000 on 2025-03-28,
+    400,000 from 2025-03-29 (应急〔2025〕27号 第十五条)."""
+    book = _variant(raw, round_up_to=1)
+    assert rating.per_person_floor(book, D(2025, 3, 28)).amount == 300000
+    f = rating.per_person_floor(book, D(2025, 3, 29))
+    assert (f.amount, f.binding, f.income_year) == (400000, "national", None)
+
+
+def test_fixed_local_floor_wins_when_highest(raw):
+    book = _variant(raw, fixed_floor=800000, round_up_to=10000)
+    f = rating.per_person_floor(book, D(2025, 6, 1))
+    assert (f.amount, f.binding) == (800000, "fixed")
+
+
+def test_quote_defaults_to_floor_and_rejects_lower_limit(xm):
+    profile = {"jurisdiction": "CN-FJ-XM", "sector": "other", "headcount": 10,
+               "scale": "large", "inception_date": "2024-01-01"}
+    assert rating.quote(profile).per_person_limit == 730000
+    with pytest.raises(rating.ProfileError, match="730,000") as err:
+        rating.quote(dict(profile, per_person_limit=729999))
+    assert err.value.field == "per_person_limit"
