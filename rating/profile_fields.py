@@ -111,10 +111,16 @@ ADVERSE = frozenset({"accidents_general", "accidents_larger", "accidents_major",
 WORST_GRADE_LEVELS = ("none",) + ACCIDENT_GRADES
 
 
+NOT_KEYABLE = frozenset({"id", "jurisdiction", "inception_date", "expiry_date", "sector",
+                         "subsector", "extensions", "per_person_limit", "commission_rate",
+                         "prevention_share"})
+"""Fields that select the book, sub-sector, term, limit factor or split: no table keys on them."""
+
+
 def variable_kind(name: str) -> Kind | None:
-    """The kind of a variable a factor table may key on, or None if unknown."""
+    """The kind of a variable a factor table may key on, or None if it may not key on it."""
     spec = FIELDS.get(name) or DERIVED.get(name)
-    return spec.kind if spec else None
+    return spec.kind if spec and name not in NOT_KEYABLE else None
 
 
 def check_known(names: Iterable[object]) -> None:

@@ -414,7 +414,7 @@ def test_effective_to_before_effective_from(text, reject):
     pytest.param(None, "source: xm2022", "source: xm2023", "expenses.source",
                  ("unknown source 'xm2023'", "sources", "xm2022"), id="source"),
     pytest.param(SCALE_TIER, "variable: scale", "variable: size", "tiers.scale.variable",
-                 ("unknown profile variable 'size'",), id="unknown-variable"),
+                 ("a table cannot key on 'size'",), id="unknown-variable"),
 ])
 def test_dangling_reference(text, reject, after, old, new, path, mentions):
     """A name that refers to nothing is reported with the names that exist."""
@@ -601,3 +601,58 @@ def test_project_term_on_persons_basis(text, reject):
                      "minimum_premium: 3000\n        term: project\n", after=UNDERGROUND)
     check(reject(bad), line=line_of(bad, "term: project", after=UNDERGROUND), path=f"{SUB}.term",
           mentions=("a project term needs a money basis", "contract_value"))
+
+
+# --------------------------------------------------------------------------------------------
+# checks added after review: empty groups and sector lists, fields no table may key on,
+# national-rules references and shares
+
+
+def test_floating_needs_a_group(text, reject):
+    """An empty 'groups' mapping is refused at its line."""
+    start = locate(text, "  groups:\n", after="\nfloating:\n")
+    end = text.index("\nlimit_factors:")
+    bad = text[:start] + "  groups: {}\n" + text[end:]
+    check(reject(bad), line=text.count("\n", 0, start) + 1, path="floating.groups",
+          mentions=("at least one group",))
+
+
+@pytest.mark.parametrize("old, new, path", [
+    ("sectors: [non_coal_mines, hazardous_chemicals, fireworks, civil_explosives, "
+     "metal_smelting, other]", "sectors: []", "tiers.scale.sectors"),
+])
+def test_empty_sector_list(text, reject, old, new, path):
+    """``sectors: []`` would silently apply a table nowhere: refused."""
+    bad, line = replace(text, old, new, after=SCALE_TIER)
+    check(reject(bad), line=line, path=path, mentions=("at least one sector",))
+
+
+@pytest.mark.parametrize("variable", ["subsector", "per_person_limit", "inception_date", "id"])
+def test_table_cannot_key_on_selection_fields(text, reject, variable):
+    bad, line = replace(text, "variable: scale", f"variable: {variable}", after=SCALE_TIER)
+    check(reject(bad), line=line, path="tiers.scale.variable",
+          mentions=(f"a table cannot key on {variable!r}",))
+
+
+def _national_text() -> str:
+    return (BOOK.parents[1] / "national.yaml").read_text(encoding="utf-8")
+
+
+def test_national_commission_cap_must_be_a_share(tmp_path):
+    text = _national_text()
+    bad, line = replace(text, "value: 0.05", "value: 5")
+    path = tmp_path / "national.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(BookError) as info:
+        rating.book.load_any(path)
+    check(info.value, line=line, path="commission_cap[0].value", mentions=("share",))
+
+
+def test_national_work_injury_source_must_exist(tmp_path):
+    text = _national_text()
+    bad, line = replace(text, "  source: gsbx\n", "  source: gsbx9\n")
+    path = tmp_path / "national.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(BookError) as info:
+        rating.book.load_any(path)
+    check(info.value, line=line, path="work_injury.source", mentions=("unknown source 'gsbx9'",))

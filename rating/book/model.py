@@ -106,8 +106,11 @@ class FactorTable(Provenance):
         Provenance._check(self, reader, path)
         kind = variable_kind(self.variable)
         if kind is None:
-            raise reader.error(path + ("variable",), f"unknown profile variable {self.variable!r}; "
+            raise reader.error(path + ("variable",), f"a table cannot key on {self.variable!r}; "
                                "see tables/README.md for the fields a table may key on")
+        if self.sectors is not None and not self.sectors:
+            raise reader.error(path + ("sectors",), "list at least one sector, or leave "
+                               "'sectors' out to apply the table to every sector")
         if (self.levels is None) == (self.bands is None):
             raise reader.error(path, "give either 'levels' (categorical) or 'bands' (numeric)")
         if self.levels is not None:
@@ -246,6 +249,8 @@ class Floating(Provenance):
                                f"floor {self.floor:g} is above cap {self.cap:g}")
         if not self.floor <= 1.0 <= self.cap:
             raise reader.error(path, "the bounds must include 1 (a clean record is not floated)")
+        if not self.groups:
+            raise reader.error(path + ("groups",), "at least one group is required")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,6 +279,12 @@ class Loading(Provenance):
     label: Label
     factor: Positive
     sectors: list[str] | None = None
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if self.sectors is not None and not self.sectors:
+            raise reader.error(path + ("sectors",), "list at least one sector, or leave "
+                               "'sectors' out to offer the loading in every sector")
 
 
 @dataclass(frozen=True, kw_only=True)

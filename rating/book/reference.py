@@ -66,13 +66,19 @@ class NationalRules:
     sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:
+        cited = [(("work_injury",), self.work_injury)]
         for key in ("per_person_floor", "commission_cap"):
             entries = getattr(self, key)
             _check_dated(reader, path + (key,), entries)
-            for i, entry in enumerate(entries):
-                if entry.source is not None and entry.source not in self.sources:
-                    raise reader.error(path + (key, i, "source"),
-                                       f"unknown source {entry.source!r}")
+            cited += [((key, i), entry) for i, entry in enumerate(entries)]
+        for i, entry in enumerate(self.commission_cap):
+            if entry.value > 1:
+                raise reader.error(path + ("commission_cap", i, "value"),
+                                   f"{entry.value:g} is not a share; use a number from 0 to 1")
+        for where, obj in cited:
+            if obj.source is not None and obj.source not in self.sources:
+                raise reader.error(path + where + ("source",), f"unknown source {obj.source!r}; "
+                                   "define it under 'sources'")
 
 
 @dataclass(frozen=True, kw_only=True)
