@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,11 +23,11 @@ T = TypeVar("T")
 
 
 def tables_dir() -> Path:
-    """The folder of shipped tables (``tables/`` in the source tree)."""
-    try:
-        return Path(str(resources.files("rating._tables")))
-    except ModuleNotFoundError:  # a source checkout imported without installing
-        return Path(__file__).resolve().parents[2] / "tables"
+    """The folder of shipped tables: ``rating/_tables`` when installed, else the source
+    tree's ``tables/`` (an editable install or a checkout on ``sys.path``)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_tables"
+    return installed if installed.is_dir() else package.parent / "tables"
 
 
 def content_hash(data: Any) -> str:
