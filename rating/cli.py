@@ -138,7 +138,7 @@ def render_quote(q: Quote, lang: str = "en") -> str:
     out = [
         f"{'费率表' if zh else 'rate book'}: {q.rate_book_id} ({q.rate_book_status}) "
         f"sha256 {q.rate_book_sha256[:12]}",
-        f"{'行业' if zh else 'sector'}: {q.sector}/{q.subsector}",
+        f"{'行业' if zh else 'sector'}: {_sector_label(q, lang)}",
         "",
     ]
     for r in rows:
@@ -155,6 +155,11 @@ def render_quote(q: Quote, lang: str = "en") -> str:
         f"{'其余' if zh else 'net'}: {q.split.net:,.2f}",
     ]
     return "\n".join(out)
+
+
+def _sector_label(q: Quote, lang: str) -> str:
+    sector = q.book.sectors[q.sector]
+    return f"{sector.label(lang)} / {sector.subsectors[q.subsector].label(lang)}"
 
 
 def _fmt(value) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ class Split:
     prevention_share: float
     commission_rate: float
     commission_cap: float | None
+    """The cap in force on the rating date (book and national rules), None when uncapped."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Quote:
         The statutory floor the limit was checked against.
     split : Split
         Prevention fund, commission and the rest.
+    book : RateBook
+        The rate book itself (labels, tables).
     """
 
     premium: float
@@ -75,6 +78,7 @@ class Quote:
     per_person_limit: float
     floor: LimitFloor
     split: Split
+    book: RateBook = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``rating quote --json`` output)."""
@@ -162,7 +166,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         rate_book_id=book.id, rate_book_sha256=book.sha256, rate_book_status=book.status,
         jurisdiction=book.jurisdiction, sector=str(rated.sector[0]),
         subsector=str(rated.subsector[0]),
-        per_person_limit=float(rated.limit[0]), floor=rated.floors[day],
+        per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),

@@ -30,12 +30,13 @@ def worksheet(rated: Rated, i: int) -> pd.DataFrame:
     sector, sub = rated.sector[i], rated.subsector[i]
     sub_obj = book.sectors[sector].subsectors[sub]
     unit_zh, unit_en, unit_one = _UNITS[sub_obj.basis]
-    rate_text = (f"{sub_obj.base_rate:g}‰" if rated.per_unit[i] != 1
-                 else f"{sub_obj.base_rate:g} yuan/{unit_one}")
+    money = rated.per_unit[i] != 1
+    rate_en = f"{sub_obj.base_rate:g}‰" if money else f"{sub_obj.base_rate:g} yuan/{unit_one}"
+    rate_zh = f"{sub_obj.base_rate:g}‰" if money else f"{sub_obj.base_rate:g}元/{unit_zh}"
     running = rated.exposure[i] * rated.base_rate[i] / rated.per_unit[i]
     rows = [(
-        "base", f"基础保费：{rated.exposure[i]:g}{unit_zh} × {rate_text}",
-        f"base premium: {rated.exposure[i]:g} {unit_en} × {rate_text}",
+        "base", f"基础保费：{rated.exposure[i]:g}{unit_zh} × {rate_zh}",
+        f"base premium: {rated.exposure[i]:g} {unit_en} × {rate_en}",
         f"sectors.{sector}.subsectors.{sub}.base_rate", rated.exposure[i],
         rated.base_rate[i] / rated.per_unit[i], running)]
     for step in rated.steps:
