@@ -24,7 +24,8 @@ def raw():
 
 def _variant(raw, **limits):
     doc = copy.deepcopy(raw)
-    doc["limits"] = {**limits, "illustrative": True}
+    kept = {k: doc["limits"][k] for k in ("injury_scale", "schedule")}
+    doc["limits"] = {**kept, **limits, "illustrative": True}
     return rating.load_book(doc)
 
 

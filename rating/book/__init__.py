@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 from ..errors import BookError, RatingError
 from .model import RateBook
-from .reference import IncomeStatistics, NationalRules
+from .reference import IncomeStatistics, InjuryScale, NationalRules
 from .schema import Reader
 from .yamlsafe import load_yaml, load_yaml_file
 
 __all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
-           "national_rules", "income_statistics", "tables_dir", "load_any"]
+           "national_rules", "income_statistics", "tables_dir", "load_any",
+           "injury_scales", "InjuryScale"]
 
 T = TypeVar("T")
 
@@ -62,29 +63,50 @@ def load_book(source: str | Path | dict) -> RateBook:
         Naming the file, line and key path of the first problem found.
     """
     if isinstance(source, dict):
-        return _read(RateBook, source, {}, None)
+        return _read_book(source, {}, None)
     data, lines = load_yaml_file(source)
-    book = _read(RateBook, data, lines, str(source))
-    object.__setattr__(book, "origin", str(source))
-    return book
+    return _read_book(data, lines, str(source))
 
 
 def load_book_text(text: str, name: str = "<text>") -> RateBook:
     """Load a rate book from YAML text (see :func:`load_book`)."""
     data, lines = load_yaml(text, file=name)
-    return _read(RateBook, data, lines, name)
+    return _read_book(data, lines, name)
 
 
-def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics:
-    """Load a rate book, a national-rules file or an income-statistics file, by its keys."""
+def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics | InjuryScale:
+    """Load a rate book, national rules, income statistics or an injury scale, by its keys."""
     data, lines = load_yaml_file(path)
     if isinstance(data, dict) and "per_person_floor" in data:
         return _read(NationalRules, data, lines, str(path))
     if isinstance(data, dict) and "series" in data:
         return _read(IncomeStatistics, data, lines, str(path))
-    book = _read(RateBook, data, lines, str(path))
-    object.__setattr__(book, "origin", str(path))
+    if isinstance(data, dict) and "ratios" in data:
+        return _read(InjuryScale, data, lines, str(path))
+    return _read_book(data, lines, str(path))
+
+
+def _read_book(data: Any, lines, file: str | None) -> RateBook:
+    book = _read(RateBook, data, lines, file)
+    scale = book.limits.injury_scale
+    if scale not in injury_scales():
+        raise Reader(lines, file).error(("limits", "injury_scale"), f"unknown injury scale "
+                                        f"{scale!r}; use one of: " + ", ".join(injury_scales()))
+    object.__setattr__(book, "origin", file)
     return book
+
+
+@functools.cache
+def injury_scales() -> dict[str, InjuryScale]:
+    """The shipped injury-grade scales (``tables/scales/*.yaml``), by id."""
+    out: dict[str, InjuryScale] = {}
+    for path in sorted((tables_dir() / "scales").glob("*.yaml")):
+        data, lines = load_yaml_file(path)
+        scale = _read(InjuryScale, data, lines, str(path))
+        if scale.id in out:
+            raise BookError(f"scale id {scale.id!r} is used twice", file=str(path))
+        out[scale.id] = scale
+    return out
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from ..profile_fields import ADVERSE, EXPOSURE_FIELDS, WORST_GRADE_LEVELS, variable_kind
-from .schema import NON_NEGATIVE, POSITIVE, NonNegative, Positive, Share
+from .schema import NON_NEGATIVE, POSITIVE, UNIT_RATIO, NonNegative, Positive, Share
 
 if TYPE_CHECKING:
     from .schema import Reader
@@ -308,20 +308,87 @@ class Term(Provenance):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubLimit:
+    """A default limit: a fixed ``amount`` (yuan) or a ``ratio`` of the per-person
+    death/disability limit; exactly one of the two."""
+
+    amount: NonNegative | None = None
+    ratio: Positive | None = None
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if (self.amount is None) == (self.ratio is None):
+            raise reader.error(path, "give either 'amount' (yuan) or 'ratio' (of the per-person "
+                                     "limit), not both and not neither")
+
+
+SCHEDULE_KEYS = ("medical_per_person", "third_party_per_person", "third_party_property",
+                 "rescue", "medical_aid", "appraisal", "legal", "per_accident", "aggregate")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """Default limit schedule of a policy, beside the per-person death/disability limit.
+
+    Per person: ``medical_per_person`` (employees' and third parties' medical costs),
+    ``third_party_per_person`` (third-party death/disability). Per accident:
+    ``third_party_property``, ``rescue`` (抢险救援), ``medical_aid`` (医疗救护), ``appraisal``
+    (事故鉴定), ``legal`` (法律诉讼), and ``per_accident`` for everything together. Per policy
+    year: ``aggregate``."""
+
+    medical_per_person: SubLimit
+    third_party_per_person: SubLimit
+    third_party_property: SubLimit
+    rescue: SubLimit
+    medical_aid: SubLimit
+    appraisal: SubLimit
+    legal: SubLimit
+    per_accident: SubLimit
+    aggregate: SubLimit
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        medical = self.medical_per_person
+        if medical.ratio is not None and medical.ratio > 1:
+            raise reader.error(path + ("medical_per_person", "ratio"),
+                               "the medical sub-limit cannot exceed the per-person limit")
+        if (self.per_accident.ratio is not None and self.aggregate.ratio is not None
+                and self.per_accident.ratio > self.aggregate.ratio):
+            raise reader.error(path + ("per_accident", "ratio"),
+                               "the per-accident limit cannot exceed the aggregate")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LimitRules(Provenance):
-    """How the per-person death/disability floor is set locally:
+    """Limits: the local per-person death/disability floor
     ``max(national floor, income_multiple × prior-year urban income of income_region,
-    fixed_floor)``, rounded up to a multiple of ``round_up_to`` yuan."""
+    fixed_floor)`` rounded up to a multiple of ``round_up_to`` yuan; the injury-grade scale
+    (a file in ``tables/scales``) and the default schedule of sub-limits."""
 
     income_region: str | None = None
     income_multiple: Annotated[float, POSITIVE] | None = None
     fixed_floor: Annotated[float, NON_NEGATIVE] | None = None
     round_up_to: Positive = 1.0
+    injury_scale: str
+    schedule: Schedule
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
         if (self.income_region is None) != (self.income_multiple is None):
             raise reader.error(path, "'income_region' and 'income_multiple' go together")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimsRules(Provenance):
+    """Claim payment tracks (厦应急规〔2022〕2号 二(四)).
+
+    ``quick_payment_max``: an accident of grade ``general`` whose payout is at most this
+    (yuan) and whose liability is clear is paid at once (小额快付). ``advance_share``: for
+    accidents of the ``advance_grades``, this share of the losses already determined is paid
+    in advance (大额预付). Rescue and medical costs are advanced at once on every other
+    accident (紧急费用垫付)."""
+
+    quick_payment_max: NonNegative
+    advance_share: Annotated[float, UNIT_RATIO]
+    advance_grades: list[Literal["general", "larger", "major", "especially_major"]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,6 +420,7 @@ class RateBook:
     loadings: dict[str, Loading] = field(default_factory=dict)
     term: Term
     limits: LimitRules
+    claims: ClaimsRules
     expenses: Expenses
     sha256: str = field(init=False, default="", compare=False)
     origin: str | None = field(init=False, default=None, compare=False)
@@ -385,6 +453,7 @@ def _provenanced(book: RateBook):
         yield ("loadings", name), loading
     yield ("term",), book.term
     yield ("limits",), book.limits
+    yield ("claims",), book.claims
     yield ("expenses",), book.expenses
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from .model import Label, Provenance, Source
-from .schema import NonNegative, Positive
+from .schema import POSITIVE, UNIT_RATIO, NonNegative, Positive
 
 if TYPE_CHECKING:
     from .schema import Reader
@@ -55,6 +55,36 @@ class WorkInjury(Provenance):
 
 
 @dataclass(frozen=True, kw_only=True)
+class GradeThreshold:
+    """The least deaths, serious injuries or direct loss (yuan) that make an accident this
+    grade; any one measure reaching its threshold is enough."""
+
+    grade: Literal["larger", "major", "especially_major"]
+    deaths: Annotated[int, POSITIVE]
+    serious_injuries: Annotated[int, POSITIVE]
+    direct_loss: Positive
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccidentGrades(Provenance):
+    """State Council accident grades; an accident meeting no threshold is ``general``."""
+
+    thresholds: list[GradeThreshold]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        grades = [t.grade for t in self.thresholds]
+        if grades != ["larger", "major", "especially_major"]:
+            raise reader.error(path + ("thresholds",), "give the grades larger, major, "
+                               "especially_major, in that order")
+        for a, b in zip(self.thresholds, self.thresholds[1:]):
+            if (b.deaths <= a.deaths or b.serious_injuries <= a.serious_injuries
+                    or b.direct_loss <= a.direct_loss):
+                raise reader.error(path + ("thresholds",),
+                                   "thresholds must rise with the grade")
+
+
+@dataclass(frozen=True, kw_only=True)
 class NationalRules:
     """National rules by date (``tables/national.yaml``)."""
 
@@ -63,10 +93,12 @@ class NationalRules:
     per_person_floor: list[DatedValue]
     commission_cap: list[DatedValue]
     work_injury: WorkInjury
+    accident_grades: AccidentGrades
     sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        cited = [(("work_injury",), self.work_injury)]
+        cited = [(("work_injury",), self.work_injury),
+                 (("accident_grades",), self.accident_grades)]
         for key in ("per_person_floor", "commission_cap"):
             entries = getattr(self, key)
             _check_dated(reader, path + (key,), entries)
@@ -128,3 +160,27 @@ class IncomeStatistics:
             if v.year <= year:
                 found = v
         return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class InjuryScale(Provenance):
+    """Payout ratios of the per-person limit for injury grades 1 (most severe) to 10
+    (``tables/scales/*.yaml``)."""
+
+    id: str
+    title: Label
+    sources: dict[str, Source]
+    ratios: list[Annotated[float, UNIT_RATIO]]
+    sha256: str = field(init=False, default="", compare=False)
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if len(self.ratios) != 10:
+            raise reader.error(path + ("ratios",), f"needs 10 ratios, grades 1 to 10; got "
+                               f"{len(self.ratios)}")
+        for g in range(1, 10):
+            if self.ratios[g] > self.ratios[g - 1]:
+                raise reader.error(path + ("ratios", g), f"grade {g + 1} pays more than grade "
+                                   f"{g}; ratios must not increase with the grade")
+        if self.source is not None and self.source not in self.sources:
+            raise reader.error(path + ("source",), f"unknown source {self.source!r}")
