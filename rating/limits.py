@@ -16,8 +16,12 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
+from .book.model import SCHEDULE_KEYS
 from .book.reference import value_at
+from .money import share_of
 
 
 @dataclass(frozen=True)
@@ -122,3 +126,100 @@ def _cite(sources, entry) -> str:
     src = sources.get(entry.source)
     title = src.title if src else entry.source
     return f"{title} {entry.article}" if entry.article else str(title)
+
+
+@dataclass(frozen=True)
+class LimitSchedule:
+    """A policy's limits, in yuan.
+
+    Attributes
+    ----------
+    per_person : float
+        Death/disability per person, one amount for every employee (dispatched and temporary
+        workers included).
+    medical_per_person, third_party_per_person : float
+        Per person.
+    third_party_property, rescue, medical_aid, appraisal, legal, per_accident : float
+        Per accident.
+    aggregate : float
+        Per policy year.
+    """
+
+    per_person: float
+    medical_per_person: float
+    third_party_per_person: float
+    third_party_property: float
+    rescue: float
+    medical_aid: float
+    appraisal: float
+    legal: float
+    per_accident: float
+    aggregate: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in ("per_person",) + SCHEDULE_KEYS}
+
+
+SCHEDULE_BOUNDS = (
+    ("medical_per_person", "per_person"),
+    ("per_person", "per_accident"),
+    ("third_party_per_person", "per_accident"),
+    ("third_party_property", "per_accident"),
+    ("rescue", "per_accident"),
+    ("medical_aid", "per_accident"),
+    ("appraisal", "per_accident"),
+    ("legal", "per_accident"),
+    ("per_accident", "aggregate"),
+)
+"""(smaller, larger): each limit may not exceed the one it is part of."""
+
+
+def default_schedule(book: RateBook, per_person_fen: np.ndarray) -> dict[str, np.ndarray]:
+    """The book's default sub-limits for per-person limits given in fen (int64 arrays, fen)."""
+    out = {}
+    for key in SCHEDULE_KEYS:
+        rule = getattr(book.limits.schedule, key)
+        if rule.amount is not None:
+            out[key] = np.full(len(per_person_fen), round(rule.amount * 100), dtype=np.int64)
+        else:
+            out[key] = share_of(per_person_fen, np.full(len(per_person_fen), rule.ratio))
+    return out
+
+
+@dataclass(frozen=True)
+class WorkInjuryBenchmark:
+    """Work-injury insurance benchmarks (工伤保险条例), to compare 安责险 limits with.
+
+    Attributes
+    ----------
+    death_subsidy : float
+        One-off work-death subsidy: ``death_multiple`` × prior-year national urban per-capita
+        disposable income (art. 39), yuan.
+    disability_months : tuple of float
+        One-off disability subsidy in months of the worker's own wage, grades 1 to 10.
+    income_year : int
+        Data year of the income used; ``provisional`` when it is not the prior year.
+    """
+
+    date: dt.date
+    death_subsidy: float
+    death_multiple: float
+    national_income: float
+    income_year: int
+    provisional: bool
+    disability_months: tuple[float, ...]
+
+
+def work_injury_benchmark(date: dt.date, *, national: NationalRules | None = None,
+                          income: IncomeStatistics | None = None) -> WorkInjuryBenchmark:
+    """The work-injury benchmark for an injury on ``date`` (national income of the prior year)."""
+    national = national or national_rules()
+    income = income or income_statistics()
+    figure = income.lookup("CN", date.year - 1)
+    if figure is None:
+        raise LookupError(f"no national urban income figure in or before {date.year - 1}; "
+                          "add it to tables/statistics/income.yaml")
+    rule = national.work_injury
+    return WorkInjuryBenchmark(date, rule.death_multiple * figure.value, rule.death_multiple,
+                               figure.value, figure.year, figure.year != date.year - 1,
+                               tuple(rule.disability_months))

@@ -29,7 +29,8 @@ from .book import RateBook, national_rules
 from .book.model import Band, FactorTable, Floating, Label
 from .book.reference import value_at
 from .columns import INVALID, MISSING, Problems, categories, dates, flags, key_lists, numbers
-from .limits import LimitFloor, per_person_floor
+from .book.model import SCHEDULE_KEYS
+from .limits import SCHEDULE_BOUNDS, LimitFloor, default_schedule, per_person_floor
 from .money import exact, share_of, to_fen
 from .profile_fields import (ACCIDENT_GRADES, EXPOSURE_FIELDS, FIELDS, WORST_GRADE_LEVELS,
                              check_known, variable_kind)
@@ -86,6 +87,7 @@ class Rated:
     limit: np.ndarray             # per-person limit, yuan
     floor: np.ndarray             # statutory floor, yuan
     floors: dict[dt.date, LimitFloor]
+    schedule: dict[str, np.ndarray]   # limit schedule, int64 fen, by key (see LimitSchedule)
     steps: list[Step]             # limit, tiers, floating, loadings, term: in order
     members: list[Member]
     groups: dict[str, np.ndarray]
@@ -194,6 +196,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         problems.add((limit < floor) & (floor == amount), "per_person_limit",
                      f"is below the statutory per-person floor of {amount:,.0f} yuan in force "
                      "on the rating date")
+    schedule = _schedule(book, limit, col, problems, n)
     limit_step = _band_step("limit", book.limit_factors.label, "limit_factors",
                             book.limit_factors.bands, book.limit_factors.closed, limit,
                             np.ones(n, dtype=bool), "per_person_limit", problems)
@@ -270,12 +273,30 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         book=book, index=frame.index, sector=np.array(sectors + [""], dtype=object)[s_code],
         subsector=np.array(sub_keys, dtype=object)[ok_sub], rate_date=rate_date,
         exposure=exposure, base_rate=base_rate, per_unit=per_unit, limit=limit, floor=floor,
-        floors=floors, steps=steps + [floating_step] + loading_steps + [term_step],
+        floors=floors, schedule=schedule, steps=steps + [floating_step] + loading_steps + [term_step],
         members=members, groups=dict(zip(book.floating.groups, groups)), floating_raw=raw,
         minimum=minimum, before_minimum=before_min, premium_fen=premium_fen,
         prevention_fen=share_of(premium_fen, prevention),
         commission_fen=share_of(premium_fen, commission), prevention_share=prevention,
         commission_rate=commission, commission_cap=cap, problems=problems)
+
+
+def _schedule(book: RateBook, limit: np.ndarray, col, problems: Problems,
+              n: int) -> dict[str, np.ndarray]:
+    """Limit schedule per row (int64 fen): the book's defaults, overridden by ``limit_*``
+    fields, each within the limit it is part of."""
+    per_person = np.round(np.nan_to_num(limit) * 100).astype(np.int64)
+    schedule = default_schedule(book, per_person)
+    for key in SCHEDULE_KEYS:
+        given = numbers(col(f"limit_{key}"), f"limit_{key}", problems, n=n)
+        schedule[key] = np.where(np.isnan(given), schedule[key],
+                                 np.round(np.nan_to_num(given) * 100).astype(np.int64))
+    schedule["per_person"] = per_person
+    for small, large in SCHEDULE_BOUNDS:
+        field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
+        problems.add(schedule[small] > schedule[large], field_name,
+                     f"exceeds the {large.replace('_', '-')} limit it is part of")
+    return schedule
 
 
 def exact_scalar(x: float):

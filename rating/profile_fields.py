@@ -88,6 +88,19 @@ FIELDS: dict[str, FieldSpec] = {
     # cover and distribution
     "per_person_limit": FieldSpec("number", "每人死亡伤残责任限额", "per-person death/disability limit",
                                   "yuan"),
+    "limit_medical_per_person": FieldSpec("number", "每人医疗费用限额", "medical limit per person",
+                                          "yuan"),
+    "limit_third_party_per_person": FieldSpec("number", "第三者每人伤亡限额",
+                                              "third-party limit per person", "yuan"),
+    "limit_third_party_property": FieldSpec("number", "第三者财产损失每次事故限额",
+                                            "third-party property limit per accident", "yuan"),
+    "limit_rescue": FieldSpec("number", "抢险救援费用限额", "rescue cost limit", "yuan"),
+    "limit_medical_aid": FieldSpec("number", "医疗救护费用限额", "medical aid cost limit", "yuan"),
+    "limit_appraisal": FieldSpec("number", "事故鉴定费用限额", "accident appraisal cost limit",
+                                 "yuan"),
+    "limit_legal": FieldSpec("number", "法律诉讼费用限额", "legal cost limit", "yuan"),
+    "limit_per_accident": FieldSpec("number", "每次事故责任限额", "per-accident limit", "yuan"),
+    "limit_aggregate": FieldSpec("number", "累计责任限额", "annual aggregate limit", "yuan"),
     "extensions": FieldSpec("list", "附加险", "coverage extensions"),
     "commission_rate": FieldSpec("number", "佣金比例", "commission rate"),
     "prevention_share": FieldSpec("number", "事故预防费用比例", "prevention fund share"),
@@ -113,7 +126,7 @@ WORST_GRADE_LEVELS = ("none",) + ACCIDENT_GRADES
 
 NOT_KEYABLE = frozenset({"id", "jurisdiction", "inception_date", "expiry_date", "sector",
                          "subsector", "extensions", "per_person_limit", "commission_rate",
-                         "prevention_share"})
+                         "prevention_share"} | {n for n in FIELDS if n.startswith("limit_")})
 """Fields that select the book, sub-sector, term, limit factor or split: no table keys on them."""
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from .book import RateBook, find_book
 from .columns import Problems, dates
 from .errors import ProfileError
-from .limits import LimitFloor
+from .limits import LimitFloor, LimitSchedule
 from .premium import rate_frame
 from .profile_fields import check_known
 from .worksheet import floating_detail, worksheet
@@ -62,6 +62,8 @@ class Quote:
         The statutory floor the limit was checked against.
     split : Split
         Prevention fund, commission and the rest.
+    schedule : LimitSchedule
+        The policy's limits: per person, per accident and aggregate (yuan).
     book : RateBook
         The rate book itself (labels, tables).
     """
@@ -78,6 +80,7 @@ class Quote:
     per_person_limit: float
     floor: LimitFloor
     split: Split
+    schedule: LimitSchedule
     book: RateBook = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +108,7 @@ class Quote:
                 "commission_rate": self.split.commission_rate,
                 "commission_cap": self.split.commission_cap,
             },
+            "schedule": self.schedule.as_dict(),
             "worksheet": ws.to_dict(orient="records"),
             "floating": self.floating.astype(object).to_dict(orient="records"),
         }
@@ -137,6 +141,10 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     if not isinstance(profile, Mapping):
         raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
     check_known(profile)
+    if isinstance(profile.get("per_person_limit"), (Mapping, list, tuple)):
+        raise ProfileError("per_person_limit", "must be one amount for every employee: the same "
+                           "limit covers employees, dispatched and temporary workers alike, and "
+                           "may not differ by post or employment type (应急〔2025〕27号 第十六条)")
     frame = pd.DataFrame({k: [v] for k, v in profile.items()})
     jurisdiction = profile.get("jurisdiction")
     if book is None:
@@ -167,6 +175,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         jurisdiction=book.jurisdiction, sector=str(rated.sector[0]),
         subsector=str(rated.subsector[0]),
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
+        schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
