@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .book import books, load_any, load_book
+import numpy as np
+
+from .book import books, find_book, injury_scales, load_any, load_book
+from .claims import COVERAGE_LABELS, load_claims, settle_year
+from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .book.yamlsafe import load_yaml_file
 from .errors import BookError, ProfileError, RatingError
 from .profile_fields import FIELDS
@@ -86,6 +90,23 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate rate books and reference files")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.set_defaults(run=_cmd_validate)
+
+    lim = sub.add_parser("limits", help="the per-person floor, scale, default schedule and "
+                         "work-injury benchmark")
+    lim.add_argument("--jurisdiction", required=True)
+    lim.add_argument("--date", required=True, metavar="YYYY-MM-DD")
+    lim.add_argument("--book", metavar="FILE")
+    lim.add_argument("--per-person-limit", type=float, metavar="YUAN",
+                     help="show the schedule for this limit (default: the floor)")
+    lim.add_argument("--json", action="store_true")
+    lim.add_argument("--lang", choices=["zh", "en"], default="en")
+    lim.set_defaults(run=_cmd_limits)
+
+    st = sub.add_parser("settle", help="settle the accidents in a claim file (YAML or JSON)")
+    st.add_argument("file", metavar="FILE")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--lang", choices=["zh", "en"], default="en")
+    st.set_defaults(run=_cmd_settle)
 
     b = sub.add_parser("books", help="list the shipped rate books")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
@@ -204,6 +225,88 @@ def _cmd_books(args) -> int:
     for b in shipped:
         print(f"{b.id}  {b.jurisdiction}  {b.effective_from} .. {b.effective_to or 'open'}  "
               f"{b.status}  {b.title(args.lang)}")
+    return 0
+
+
+def _cmd_limits(args) -> int:
+    date = _date(args.date, "--date")
+    book = load_book(args.book) if args.book else find_book(args.jurisdiction, date)
+    floor = per_person_floor(book, date)
+    per_person = args.per_person_limit if args.per_person_limit is not None else floor.amount
+    if per_person < floor.amount:
+        raise ProfileError("--per-person-limit", f"{per_person:,.2f} is below the floor "
+                           f"{floor.amount:,.0f}")
+    schedule, violations = build_schedule(book, np.array([round(per_person * 100)]), {})
+    for mask, field_name, reason in violations:
+        if mask[0]:
+            raise ProfileError(field_name, reason)
+    scale = injury_scales()[book.limits.injury_scale]
+    bench = work_injury_benchmark(date)
+    doc = {
+        "rate_book": {"id": book.id, "sha256": book.sha256},
+        "jurisdiction": args.jurisdiction, "date": date.isoformat(),
+        "floor": {"amount": floor.amount, "binding": floor.binding,
+                  "income_year": floor.income_year, "provisional": floor.provisional,
+                  "components": [{"name": c.name, "amount": c.amount, "basis": c.basis}
+                                 for c in floor.components]},
+        "injury_scale": {"id": scale.id, "title": scale.title(args.lang),
+                         "ratios": list(scale.ratios)},
+        "schedule": {k: int(v[0]) / 100 for k, v in schedule.items()},
+        "work_injury": {"death_subsidy": bench.death_subsidy,
+                        "national_income": bench.national_income,
+                        "income_year": bench.income_year, "provisional": bench.provisional,
+                        "disability_months": list(bench.disability_months)},
+    }
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    zh = args.lang == "zh"
+    out = [f"{'费率表' if zh else 'rate book'}: {book.id}   {args.jurisdiction} {date}",
+           f"{'每人死亡伤残责任限额下限' if zh else 'per-person death/disability floor'}: "
+           f"{floor.amount:,.0f} ({floor.binding}"
+           + (f", provisional: income {floor.income_year}" if floor.provisional else "") + ")"]
+    out += [f"  {c.name:9} {c.amount:>14,.2f}  {c.basis}" for c in floor.components]
+    out.append(f"{'伤残等级赔付比例' if zh else 'injury scale'}: {scale.title(args.lang)}")
+    out.append("  " + "  ".join(f"{g}:{r:.0%}" for g, r in enumerate(scale.ratios, start=1)))
+    out.append(f"{'默认限额表' if zh else 'default schedule'} (per person {per_person:,.0f}):")
+    out += [f"  {k:24} {v:>16,.2f}" for k, v in doc["schedule"].items()]
+    out.append(f"{'工伤一次性工亡补助金' if zh else 'work-injury death subsidy'}: "
+               f"{bench.death_subsidy:,.2f} = {bench.death_multiple:g} × {bench.national_income:,.0f} "
+               f"(national urban income {bench.income_year}"
+               + (", provisional" if bench.provisional else "") + ")")
+    out.append(("  一次性伤残补助金（月数）: " if zh else "  disability subsidy (months of wage): ")
+               + " ".join(f"{m:g}" for m in bench.disability_months))
+    print("\n".join(out))
+    return 0
+
+
+def _cmd_settle(args) -> int:
+    policy, accidents = load_claims(args.file)
+    results = settle_year(policy, accidents)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        return 0
+    zh = args.lang == "zh"
+    out = [f"{'保单' if zh else 'policy'} {policy.id}: "
+           f"{'每人限额' if zh else 'per person'} {policy.schedule.per_person:,.0f}, "
+           f"{'每次事故' if zh else 'per accident'} {policy.schedule.per_accident:,.0f}, "
+           f"{'累计' if zh else 'aggregate'} {policy.schedule.aggregate:,.0f}"]
+    for r in results:
+        out.append("")
+        out.append(f"{'事故' if zh else 'accident'} {r.accident_id} {r.date} "
+                   f"({'等级' if zh else 'grade'} {r.grade}): {r.total:,.2f} CNY, "
+                   f"{'赔付方式' if zh else 'track'} {r.track}")
+        for line in r.lines.itertuples(index=False):
+            label = COVERAGE_LABELS[line.coverage](args.lang)
+            claimed = "" if line.claimed != line.claimed else f"{line.claimed:,.2f}"
+            out.append(f"  {line.victim:6} {line.type:12} {label:28} claimed {claimed:>14} "
+                       f"limit {line.limit:>14,.2f} pay {line.payout:>14,.2f}")
+        out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in r.payments.items()))
+        out.append(f"  {'累计限额余额' if zh else 'aggregate left'} {r.aggregate_after:,.2f}")
+        if r.coinsurance is not None:
+            totals = r.coinsurance.drop(columns=["victim", "coverage"]).sum()
+            out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in totals.items()))
+    print("\n".join(out))
     return 0
 
 

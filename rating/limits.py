@@ -174,16 +174,44 @@ SCHEDULE_BOUNDS = (
 """(smaller, larger): each limit may not exceed the one it is part of."""
 
 
-def default_schedule(book: RateBook, per_person_fen: np.ndarray) -> dict[str, np.ndarray]:
-    """The book's default sub-limits for per-person limits given in fen (int64 arrays, fen)."""
-    out = {}
+def build_schedule(book: RateBook, per_person_fen: np.ndarray,
+                   overrides: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list]:
+    """Limit schedules for per-person limits in fen.
+
+    Parameters
+    ----------
+    book : RateBook
+        Supplies the default sub-limits (amounts, or ratios of the per-person limit).
+    per_person_fen : ndarray of int64
+        Per-person death/disability limits, fen.
+    overrides : dict
+        Schedule key -> float array of yuan amounts, NaN where the default applies.
+
+    Returns
+    -------
+    schedule, violations
+        Key -> int64 fen array (``per_person`` included); and a list of (row mask, profile
+        field, reason) for limits that exceed the limit they are part of.
+    """
+    n = len(per_person_fen)
+    schedule = {"per_person": per_person_fen}
     for key in SCHEDULE_KEYS:
         rule = getattr(book.limits.schedule, key)
         if rule.amount is not None:
-            out[key] = np.full(len(per_person_fen), round(rule.amount * 100), dtype=np.int64)
+            default = np.full(n, round(rule.amount * 100), dtype=np.int64)
         else:
-            out[key] = share_of(per_person_fen, np.full(len(per_person_fen), rule.ratio))
-    return out
+            default = share_of(per_person_fen, np.full(n, rule.ratio))
+        given = overrides.get(key)
+        if given is not None:
+            default = np.where(np.isnan(given), default,
+                               np.round(np.nan_to_num(given) * 100).astype(np.int64))
+        schedule[key] = default
+    violations = []
+    for small, large in SCHEDULE_BOUNDS:
+        field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
+        violations.append((schedule[small] > schedule[large], field_name,
+                           f"exceeds the {large.replace('_', '-')} limit it is part of"))
+    return schedule, violations
 
 
 @dataclass(frozen=True)

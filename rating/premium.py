@@ -30,7 +30,7 @@ from .book.model import Band, FactorTable, Floating, Label
 from .book.reference import value_at
 from .columns import INVALID, MISSING, Problems, categories, dates, flags, key_lists, numbers
 from .book.model import SCHEDULE_KEYS
-from .limits import SCHEDULE_BOUNDS, LimitFloor, default_schedule, per_person_floor
+from .limits import LimitFloor, build_schedule, per_person_floor
 from .money import exact, share_of, to_fen
 from .profile_fields import (ACCIDENT_GRADES, EXPOSURE_FIELDS, FIELDS, WORST_GRADE_LEVELS,
                              check_known, variable_kind)
@@ -283,19 +283,13 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
 
 def _schedule(book: RateBook, limit: np.ndarray, col, problems: Problems,
               n: int) -> dict[str, np.ndarray]:
-    """Limit schedule per row (int64 fen): the book's defaults, overridden by ``limit_*``
-    fields, each within the limit it is part of."""
+    """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
+    overrides = {key: numbers(col(f"limit_{key}"), f"limit_{key}", problems, n=n)
+                 for key in SCHEDULE_KEYS}
     per_person = np.round(np.nan_to_num(limit) * 100).astype(np.int64)
-    schedule = default_schedule(book, per_person)
-    for key in SCHEDULE_KEYS:
-        given = numbers(col(f"limit_{key}"), f"limit_{key}", problems, n=n)
-        schedule[key] = np.where(np.isnan(given), schedule[key],
-                                 np.round(np.nan_to_num(given) * 100).astype(np.int64))
-    schedule["per_person"] = per_person
-    for small, large in SCHEDULE_BOUNDS:
-        field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
-        problems.add(schedule[small] > schedule[large], field_name,
-                     f"exceeds the {large.replace('_', '-')} limit it is part of")
+    schedule, violations = build_schedule(book, per_person, overrides)
+    for mask, field_name, reason in violations:
+        problems.add(mask, field_name, reason)
     return schedule
 
 
