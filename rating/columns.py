@@ -69,12 +69,41 @@ class Problems:
                            row=self.index[pos])
 
 
+MAX_NUMBER = 1e12
+"""Largest accepted number in any field (yuan, persons, tonnes ...); keeps premiums in fen
+well inside int64."""
+
+
+def absent(values: pd.Series | None, n: int) -> np.ndarray:
+    """Rows where a field is missing: no column, NaN/None, or blank text."""
+    if values is None:
+        return np.ones(n, dtype=bool)
+    return ~_present(values)
+
+
 def _present(values: pd.Series) -> np.ndarray:
     mask = values.notna().to_numpy(copy=True)
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        blank = values.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        mask &= ~blank
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False])
+        mask &= ~blank[codes]
     return mask
+
+
+def show_value(value) -> str:
+    """A value as the user wrote it (no numpy reprs)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _level_key(value):
+    """The level key a raw value stands for: text stripped, true/false, whole numbers as text."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return value.strip() if isinstance(value, str) else value
 
 
 def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
@@ -93,7 +122,7 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
     mapped[-1] = MISSING  # code -1 from factorize indexes the last slot
     bad_unique = np.zeros(len(uniques) + 1, dtype=bool)
     for i, u in enumerate(uniques):
-        key = u.strip() if isinstance(u, str) else (str(u).lower() if isinstance(u, bool) else u)
+        key = _level_key(u)
         if isinstance(key, str) and key == "":
             mapped[i] = MISSING
         elif key in lookup:
@@ -103,7 +132,7 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
             bad_unique[i] = True
     if bad_unique.any() and problems is not None:
         for i in np.flatnonzero(bad_unique):
-            problems.add(codes == i, field_name, f"{uniques[i]!r} is not valid; use one of: "
+            problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
                          + ", ".join(levels))
     return mapped[codes]
 
@@ -124,20 +153,34 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         present = ~np.isnan(out)
     else:
-        present = _present(values)
-        is_bool = values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
-        out = pd.to_numeric(values.where(~is_bool), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan, copy=True)
-        problems.add(present & (np.isnan(out) | is_bool), field_name,
-                     "expected a number" if not integer else "expected a whole number")
-        out[~present] = np.nan
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        parsed = np.full(len(uniques) + 1, np.nan)
+        for i, u in enumerate(uniques):
+            try:
+                parsed[i] = _one_number(u)
+            except ValueError:
+                problems.add(codes == i, field_name, f"{show_value(u)} is not a number")
+        out = parsed[codes]
+        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
+        present = ~blank[codes] & ~np.isnan(out)
     finite = np.isfinite(out)
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
     problems.add(finite & (out < 0), field_name, "must not be negative")
+    problems.add(finite & (out > MAX_NUMBER), field_name, f"must be at most {MAX_NUMBER:g}")
     if integer:
         problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
-    out[present & ~finite] = np.nan
+    out[present & (~finite | (out > MAX_NUMBER) | (out < 0))] = np.nan
     return out
+
+
+def _one_number(value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (str, int, float, np.integer, np.floating)):
+        raise ValueError(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return float(text) if text else np.nan
+    return float(value)
 
 
 def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
@@ -150,7 +193,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)
     for i, u in enumerate(uniques):
-        key = str(u).strip().lower()
+        key = str(_level_key(u)).strip().lower()
         if key in ("true", "1", "yes", "是"):
             mapped[i] = 1
         elif key in ("false", "0", "no", "否"):
@@ -158,7 +201,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
         elif key in ("", "nan", "none"):
             mapped[i] = MISSING
         else:
-            problems.add(codes == i, field_name, f"{u!r} is not true or false")
+            problems.add(codes == i, field_name, f"{show_value(u)} is not true or false")
     return mapped[codes]
 
 
@@ -167,6 +210,8 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Dates as ``datetime64[D]``, NaT where absent; text must be YYYY-MM-DD."""
     if values is None:
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)  # the local calendar date, not UTC's
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.to_numpy().astype("datetime64[D]", copy=True)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -175,7 +220,7 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
         try:
             mapped[i] = _one_date(u)
         except ValueError:
-            problems.add(codes == i, field_name, f"{u!r} is not a date written YYYY-MM-DD")
+            problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
     return mapped[codes]
 
 
@@ -199,8 +244,10 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
     out = np.zeros((n, len(keys)), dtype=bool)
     if values is None:
         return out
-    as_text = values.map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    codes, uniques = pd.factorize(as_text, use_na_sentinel=True)
+    if values.dtype == object:  # lists from a Python mapping; CSV gives text
+        values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                            for v in values], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     lookup = {k: j for j, k in enumerate(keys)}
     for i, u in enumerate(uniques):
         chosen = [part.strip() for part in str(u).split(";") if part.strip()]

@@ -66,8 +66,3 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
                          for t, s in zip(total_fen[rows], share[rows])], dtype=object)
 
     return to_fen(amount, exact_rows)
-
-
-def fen_to_yuan(fen: np.ndarray) -> np.ndarray:
-    """Whole fen to yuan floats (the nearest float to each 2-decimal amount)."""
-    return fen / 100.0

@@ -28,11 +28,12 @@ import pandas as pd
 from .book import RateBook, national_rules
 from .book.model import Band, FactorTable, Floating, Label
 from .book.reference import value_at
-from .columns import INVALID, MISSING, Problems, categories, dates, flags, key_lists, numbers
+from .columns import (INVALID, MISSING, Problems, absent, categories, dates, flags, key_lists,
+                      numbers, show_value)
 from .book.model import SCHEDULE_KEYS
 from .limits import LimitFloor, build_schedule, per_person_floor
 from .money import exact, share_of, to_fen
-from .profile_fields import (ACCIDENT_GRADES, EXPOSURE_FIELDS, FIELDS, WORST_GRADE_LEVELS,
+from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, EXPOSURE_FIELDS, FIELDS, WORST_GRADE_LEVELS,
                              check_known, variable_kind)
 
 
@@ -134,19 +135,19 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     # --- sector and sub-sector -------------------------------------------------------------
     sectors = list(book.sectors)
     s_code = categories(col("sector"), "sector", sectors, problems, n=n)
-    problems.add((s_code == MISSING) & _absent(col("sector"), n), "sector", "is required")
+    problems.add((s_code == MISSING) & absent(col("sector"), n), "sector", "is required")
     subs = [(s, ss) for s in sectors for ss in book.sectors[s].subsectors]
     sub_keys = [ss for _, ss in subs]
-    raw_sub = categories(col("subsector"), "subsector", sorted(set(sub_keys)), problems, n=n)
-    sub_names = np.array(sorted(set(sub_keys)) + [""], dtype=object)[raw_sub]
-    pair = {(sectors.index(s), ss): i for i, (s, ss) in enumerate(subs)}
-    only_child = {sectors.index(s): pair[(sectors.index(s), next(iter(sec.subsectors)))]
-                  for s, sec in book.sectors.items() if len(sec.subsectors) == 1}
-    sub_code = np.full(n, MISSING, dtype=np.int64)
-    for (sc, ss), i in pair.items():
-        sub_code[(s_code == sc) & (sub_names == ss)] = i
-    for sc, i in only_child.items():
-        sub_code[(s_code == sc) & (raw_sub == MISSING)] = i
+    names = sorted(set(sub_keys))
+    raw_sub = categories(col("subsector"), "subsector", names, problems, n=n)
+    # (sector code, sub-sector name code) -> index into subs; -1 where the pair is not a
+    # sub-sector; the last name slot (a missing name) picks a sector's only sub-sector.
+    pairs = np.full((len(sectors) + 1, len(names) + 1), MISSING, dtype=np.int64)
+    for i, (s, ss) in enumerate(subs):
+        pairs[sectors.index(s), names.index(ss)] = i
+        if len(book.sectors[s].subsectors) == 1:
+            pairs[sectors.index(s), -1] = i
+    sub_code = pairs[s_code, raw_sub]
     for sc, s in enumerate(sectors):
         bad = (s_code == sc) & (sub_code == MISSING)
         choices = ", ".join(book.sectors[s].subsectors)
@@ -160,7 +161,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     # --- dates and term ----------------------------------------------------------------------
     inception = dates(col("inception_date"), "inception_date", problems, n=n)
     expiry = dates(col("expiry_date"), "expiry_date", problems, n=n)
-    problems.add(np.isnat(inception) & _absent(col("inception_date"), n), "inception_date",
+    problems.add(np.isnat(inception) & absent(col("inception_date"), n), "inception_date",
                  "is required (YYYY-MM-DD)")
     rate_date = (np.full(n, np.datetime64(date, "D")) if date is not None else inception)
     project = np.array([s.term == "project" for s in sub_objs])[ok_sub]
@@ -175,34 +176,35 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     term_factor = np.where(project, 1.0, scale[annual_months - 1])
     term_shown = np.where(project, "project", np.char.add(annual_months.astype(str), " months"))
 
+    variables = _Variables(frame, problems, n)
+
     # --- exposure ----------------------------------------------------------------------------
     per_unit = np.array([s.per_unit for s in sub_objs])[ok_sub]
     base_rate = np.array([s.base_rate for s in sub_objs])[ok_sub]
     exposure = np.full(n, np.nan)
     basis_of = np.array([s.basis for s in sub_objs], dtype=object)[ok_sub]
     for basis, fname in EXPOSURE_FIELDS.items():
-        values = numbers(col(fname), fname, problems, n=n, integer=FIELDS[fname].kind == "count")
+        values = variables.numeric(fname)
         rows = (basis_of == basis) & (sub_code >= 0)
         exposure[rows] = values[rows]
-        problems.add(rows & np.isnan(values) & _absent(col(fname), n), fname,
+        problems.add(rows & np.isnan(values) & absent(col(fname), n), fname,
                      f"is required: the sub-sector is rated on {basis}")
         problems.add(rows & (values == 0), fname, "must be greater than 0")
 
     # --- limits --------------------------------------------------------------------------------
     floors, floor = _floors(book, rate_date, problems)
-    limit = numbers(col("per_person_limit"), "per_person_limit", problems, n=n)
+    limit = variables.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     for amount in np.unique(floor[limit < floor]):
         problems.add((limit < floor) & (floor == amount), "per_person_limit",
                      f"is below the statutory per-person floor of {amount:,.0f} yuan in force "
                      "on the rating date")
-    schedule = _schedule(book, limit, col, problems, n)
+    schedule = _schedule(book, limit, variables)
     limit_step = _band_step("limit", book.limit_factors.label, "limit_factors",
                             book.limit_factors.bands, book.limit_factors.closed, limit,
                             np.ones(n, dtype=bool), "per_person_limit", problems)
 
     # --- tiers and floating factors ----------------------------------------------------------
-    variables = _Variables(frame, problems, n)
     steps = [limit_step]
     for name, table in book.tiers.items():
         steps.append(_table_step(f"tier.{name}", f"tiers.{name}", table, book, s_code,
@@ -232,12 +234,12 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     minimum = np.array([s.minimum_premium for s in sub_objs])[ok_sub]
 
     # --- distribution ------------------------------------------------------------------------
-    prevention = numbers(col("prevention_share"), "prevention_share", problems, n=n)
+    prevention = variables.numeric("prevention_share")
     share_min = book.expenses.prevention_share_min
     prevention = np.where(np.isnan(prevention), share_min, prevention)
     problems.add(prevention < share_min, "prevention_share",
                  f"is below the book's minimum prevention-fund share {share_min:g}")
-    commission = numbers(col("commission_rate"), "commission_rate", problems, n=n)
+    commission = variables.numeric("commission_rate")
     commission = np.where(np.isnan(commission), 0.0, commission)
     cap = _commission_caps(book, rate_date)
     for amount in np.unique(cap[commission > cap]):
@@ -246,6 +248,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     problems.add(prevention + commission > 1.0, "commission_rate",
                  "prevention share plus commission exceed the premium")
 
+    variables.check_the_rest()
     problems.raise_if_any()
 
     # --- arithmetic --------------------------------------------------------------------------
@@ -253,20 +256,31 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     factor_cols = [limit_step.factor] + [s.factor for s in tier_steps]
     member_cols = [[m.step.factor for m in members if m.group == g]
                    for g in book.floating.groups]
+    member_masks = [[m.step.applies for m in members if m.group == g]
+                    for g in book.floating.groups]
     loading_cols = [s.factor for s in loading_steps]
-    floated, groups, raw = _chain_floating(book.floating, member_cols, float)
+    floated, groups, raw = _chain_floating(book.floating, member_cols, member_masks, float)
     before_min, final = _chain(exposure, base_rate, per_unit, factor_cols, floated,
                                loading_cols, term_factor, minimum)
 
     def exact_final(rows: np.ndarray) -> np.ndarray:
         ex = [exact(c[rows]) for c in factor_cols]
         mem = [[exact(c[rows]) for c in g] for g in member_cols]
-        fl, _, _ = _chain_floating(book.floating, mem, exact_scalar)
+        masks = [[m[rows] for m in g] for g in member_masks]
+        fl, _, _ = _chain_floating(book.floating, mem, masks, exact_scalar)
         return _chain(exact(exposure[rows]), exact(base_rate[rows]), exact(per_unit[rows]), ex,
                       fl, [exact(c[rows]) for c in loading_cols], exact(term_factor[rows]),
                       exact(minimum[rows]))[1]
 
+    too_big = ~(final < MAX_PREMIUM)
+    if too_big.any():
+        problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
+                     "check the exposure and the rate book's rates")
+        problems.raise_if_any()
     premium_fen = to_fen(final, exact_final)
+    prevention_fen = share_of(premium_fen, prevention)
+    # each share is rounded on its own; when they add up to 1 both may round up by half a fen
+    commission_fen = np.minimum(share_of(premium_fen, commission), premium_fen - prevention_fen)
     floating_step = Step("floating", Label(zh="浮动费率系数", en="floating factor"), "floating",
                          floated, np.full(n, "", dtype=object), np.ones(n, dtype=bool))
     return Rated(
@@ -276,21 +290,23 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         floors=floors, schedule=schedule, steps=steps + [floating_step] + loading_steps + [term_step],
         members=members, groups=dict(zip(book.floating.groups, groups)), floating_raw=raw,
         minimum=minimum, before_minimum=before_min, premium_fen=premium_fen,
-        prevention_fen=share_of(premium_fen, prevention),
-        commission_fen=share_of(premium_fen, commission), prevention_share=prevention,
+        prevention_fen=prevention_fen, commission_fen=commission_fen, prevention_share=prevention,
         commission_rate=commission, commission_cap=cap, problems=problems)
 
 
-def _schedule(book: RateBook, limit: np.ndarray, col, problems: Problems,
-              n: int) -> dict[str, np.ndarray]:
+def _schedule(book: RateBook, limit: np.ndarray, variables: _Variables) -> dict[str, np.ndarray]:
     """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
-    overrides = {key: numbers(col(f"limit_{key}"), f"limit_{key}", problems, n=n)
-                 for key in SCHEDULE_KEYS}
+    overrides = {key: variables.numeric(f"limit_{key}") for key in SCHEDULE_KEYS}
     per_person = np.round(np.nan_to_num(limit) * 100).astype(np.int64)
     schedule, violations = build_schedule(book, per_person, overrides)
     for mask, field_name, reason in violations:
-        problems.add(mask, field_name, reason)
+        variables.problems.add(mask, field_name, reason)
     return schedule
+
+
+MAX_PREMIUM = 1e13
+"""Premiums above this many yuan are refused: far beyond any real policy, and their fen would
+approach the limits of exact float and int64 arithmetic."""
 
 
 def exact_scalar(x: float):
@@ -310,29 +326,39 @@ def _chain(exposure, base_rate, per_unit, factors, floated, loadings, term, mini
     return premium, np.maximum(premium, minimum)
 
 
+def _product(cols, masks, one):
+    return reduce(lambda a, b: a * b, cols)  # a table that does not apply holds 1
+
+
+def _additive(cols, masks, one):
+    return one + reduce(lambda a, b: a + b, [c - one for c in cols])
+
+
+def _extreme(pick, neutral):
+    """Highest or lowest among the tables that apply to the row; 1 when none does."""
+    def rule(cols, masks, one):
+        far = neutral(one)
+        best = reduce(pick, [np.where(m, c, far) for c, m in zip(cols, masks)])
+        return np.where(reduce(np.logical_or, masks), best, one)
+    return rule
+
+
 _RULES = {
-    "product": lambda cols, one: reduce(lambda a, b: a * b, cols),
-    "additive": lambda cols, one: one + reduce(lambda a, b: a + b, [c - one for c in cols]),
-    "highest": lambda cols, one: reduce(np.maximum, cols),
-    "lowest": lambda cols, one: reduce(np.minimum, cols),
+    "product": _product,
+    "additive": _additive,
+    "highest": _extreme(np.maximum, lambda one: -type(one)("Infinity")),
+    "lowest": _extreme(np.minimum, lambda one: type(one)("Infinity")),
 }
 
 
-def _chain_floating(floating: Floating, member_cols, num):
+def _chain_floating(floating: Floating, member_cols, member_masks, num):
     """Combine each group by its rule, the groups by ``floating.combine``, then bound."""
     one = num(1.0)
-    groups = [_RULES[grp.rule](cols, one)
-              for grp, cols in zip(floating.groups.values(), member_cols)]
-    raw = _RULES[floating.combine](groups, one)
+    groups = [_RULES[grp.rule](cols, masks, one)
+              for grp, cols, masks in zip(floating.groups.values(), member_cols, member_masks)]
+    raw = _RULES[floating.combine](groups, None, one)
     bounded = np.minimum(np.maximum(raw, num(floating.floor)), num(floating.cap))
     return bounded, groups, raw
-
-
-def _absent(values: pd.Series | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.ones(n, dtype=bool)
-    return values.isna().to_numpy(dtype=bool) | values.astype("string").str.strip().eq(
-        "").fillna(False).to_numpy(dtype=bool)
 
 
 def _in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
@@ -352,35 +378,40 @@ def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(expiry) | np.isnat(inception), 0, months)
 
 
+def _per_date(rate_date: np.ndarray, value, missing) -> np.ndarray:
+    """``value(date)`` for each distinct date, spread over the rows (``missing`` for NaT)."""
+    uniq, inverse = np.unique(rate_date, return_inverse=True)
+    per = [missing if np.isnat(d) else value(d.astype(dt.date)) for d in uniq]
+    return np.array(per, dtype=object)[inverse] if per else np.array([], dtype=object)
+
+
 def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems):
     floors: dict[dt.date, LimitFloor] = {}
-    out = np.full(len(rate_date), np.nan)
-    uniq, inverse = np.unique(rate_date, return_inverse=True)
-    for i, d in enumerate(uniq):
-        if np.isnat(d):
-            continue
-        day = d.astype(dt.date)
+
+    def floor_on(day: dt.date):
         try:
             floors[day] = per_person_floor(book, day)
         except LookupError as exc:
-            problems.add(inverse == i, "inception_date", str(exc))
-            continue
-        out[inverse == i] = floors[day].amount
-    return floors, out
+            return str(exc)
+        return floors[day].amount
+
+    found = _per_date(rate_date, floor_on, np.nan)
+    failed = np.array([isinstance(v, str) for v in found], dtype=bool)
+    for reason in set(found[failed]):
+        problems.add(found == reason, "inception_date", reason)
+    return floors, np.where(failed, np.nan, found).astype(np.float64)
 
 
 def _commission_caps(book: RateBook, rate_date: np.ndarray) -> np.ndarray:
     rules = national_rules()
-    out = np.full(len(rate_date), np.inf)  # no cap
-    uniq, inverse = np.unique(rate_date, return_inverse=True)
-    for i, d in enumerate(uniq):
-        if np.isnat(d):
-            continue
-        entry = value_at(rules.commission_cap, d.astype(dt.date))
+
+    def cap_on(day: dt.date) -> float:
+        entry = value_at(rules.commission_cap, day)
         caps = [c for c in (entry.value if entry else None, book.expenses.commission_cap)
                 if c is not None]
-        out[inverse == i] = min(caps) if caps else np.inf
-    return out
+        return min(caps) if caps else np.inf  # no cap
+
+    return _per_date(rate_date, cap_on, np.inf).astype(np.float64)
 
 
 class _Variables:
@@ -394,8 +425,18 @@ class _Variables:
         key = ("num", name)
         if key not in self.cache:
             self.cache[key] = numbers(self.frame.get(name), name, self.problems, n=self.n,
-                                      integer=variable_kind(name) == "count")
+                                      integer=FIELDS[name].kind == "count")
         return self.cache[key]
+
+    def check_the_rest(self) -> None:
+        """Validate numeric and true/false columns no table read, so no garbage passes."""
+        for name in self.frame.columns:
+            kind = FIELDS[name].kind
+            if kind in ("number", "count"):
+                self.numeric(name)
+            elif kind == "flag" and ("flag", name) not in self.cache:
+                self.cache[("flag", name)] = flags(self.frame[name], name, self.problems,
+                                                   n=self.n)
 
     def codes(self, name: str, levels: list[str]) -> np.ndarray:
         key = ("cat", name, tuple(levels))
@@ -403,7 +444,10 @@ class _Variables:
             if name == "worst_accident_grade":
                 self.cache[key] = self._worst_grade(levels)
             elif variable_kind(name) == "flag":
-                raw = flags(self.frame.get(name), name, self.problems, n=self.n)
+                if ("flag", name) not in self.cache:
+                    self.cache[("flag", name)] = flags(self.frame.get(name), name,
+                                                       self.problems, n=self.n)
+                raw = self.cache[("flag", name)]
                 lookup = np.array([levels.index("false"), levels.index("true"), MISSING])
                 self.cache[key] = lookup[np.where(raw == MISSING, 2, raw)]
             else:
@@ -431,31 +475,25 @@ def _table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code:
             raw = variables.frame[table.variable].to_numpy()
             for value in pd.unique(raw[invalid]):
                 problems.add(invalid & (raw == value), table.variable,
-                             f"{value!r} is not a level of table {path}; use one of: "
+                             f"{show_value(value)} is not a level of table {path}; use one of: "
                              + ", ".join(levels))
-        codes = np.where(codes == INVALID, MISSING, codes)
         if table.default is not None:
             codes = np.where(codes == MISSING, levels.index(table.default), codes)
         else:
             problems.add(applies & (codes == MISSING), table.variable,
                          f"is required for this sector (table {path}); use one of: "
                          + ", ".join(levels))
+        codes = np.where(codes < 0, len(levels), codes)
         factors = np.array([lvl.factor for lvl in table.levels.values()] + [1.0])
         names = np.array(levels + [""], dtype=object)
         factor = np.where(applies, factors[codes], 1.0)
         return Step(key, table.label, path, factor, np.where(applies, names[codes], ""), applies)
     values = variables.numeric(table.variable)
-    if variable_kind(table.variable) == "count" and table.variable in _CLEAN_RECORD:
+    if variable_kind(table.variable) == "count" and table.variable in CLEAN_RECORD:
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
-    step = _band_step(key, table.label, path, table.bands, table.closed, values, applies,
+    step = _band_step(key, table.label, path, table.bands, table.closed or "left", values, applies,
                       table.variable, problems)
     return step
-
-
-_CLEAN_RECORD = frozenset({"accidents_general", "accidents_larger", "accidents_major",
-                           "accidents_especially_major", "deaths", "major_hazards_unrectified",
-                           "claim_free_years"})
-"""Counts of the safety record that default to 0 when a profile leaves them out."""
 
 
 def _band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,

@@ -121,6 +121,11 @@ ADVERSE = frozenset({"accidents_general", "accidents_larger", "accidents_major",
                      "worst_accident_grade"})
 """Variables for which a worse record must never lower the premium (validated in books)."""
 
+CLEAN_RECORD = frozenset({"accidents_general", "accidents_larger", "accidents_major",
+                          "accidents_especially_major", "deaths", "major_hazards_unrectified",
+                          "claim_free_years"})
+"""Counts of the safety record that are 0 when a profile leaves them out."""
+
 WORST_GRADE_LEVELS = ("none",) + ACCIDENT_GRADES
 
 

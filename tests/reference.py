@@ -55,7 +55,7 @@ def _table(table, profile) -> Decimal:
         else:
             value = profile.get(var, table.default)
         return D(table.levels[value].factor)
-    return _band(table.bands, table.closed, D(profile.get(var, 0)))
+    return _band(table.bands, table.closed or "left", D(profile.get(var, 0)))
 
 
 def _applies(obj, sector) -> bool:

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from ..profile_fields import ADVERSE, EXPOSURE_FIELDS, WORST_GRADE_LEVELS, variable_kind
-from .schema import NON_NEGATIVE, POSITIVE, UNIT_RATIO, NonNegative, Positive, Share
+from ..profile_fields import (ADVERSE, CLEAN_RECORD, WORST_GRADE_LEVELS,
+                              variable_kind)
+from .schema import (MONEY, POSITIVE, UNIT_RATIO, Factor, Money, NonNegative, Positive,
+                     Rate, Share)
 
 if TYPE_CHECKING:
     from .schema import Reader
@@ -72,7 +74,7 @@ class Level:
     """One level of a categorical factor table."""
 
     label: Label
-    factor: Positive
+    factor: Factor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +83,7 @@ class Band:
 
     lower: NonNegative
     upper: NonNegative | None = None
-    factor: Positive
+    factor: Factor
     label: Label | None = None
 
 
@@ -100,7 +102,7 @@ class FactorTable(Provenance):
     levels: dict[str, Level] | None = None
     default: str | None = None
     bands: list[Band] | None = None
-    closed: Literal["left", "right"] = "left"
+    closed: Literal["left", "right"] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -118,6 +120,9 @@ class FactorTable(Provenance):
                 raise reader.error(path + ("levels",), f"{self.variable!r} is numeric; use 'bands'")
             if not self.levels:
                 raise reader.error(path + ("levels",), "at least one level is required")
+            if self.closed is not None:
+                raise reader.error(path + ("closed",), "'closed' applies to 'bands' only")
+            check_keys(reader, path + ("levels",), self.levels)
             if kind == "flag" and set(self.levels) != {"true", "false"}:
                 raise reader.error(path + ("levels",),
                                    f"{self.variable!r} is true/false; give levels 'true' and 'false'")
@@ -136,6 +141,9 @@ class FactorTable(Provenance):
             if self.default is not None:
                 raise reader.error(path + ("default",), "'default' applies to 'levels' only")
             check_bands(reader, path + ("bands",), self.bands)
+            if self.variable in CLEAN_RECORD and self.bands[0].lower != 0:
+                raise reader.error(path + ("bands", 0, "lower"), f"a profile without "
+                                   f"{self.variable!r} counts as 0, so the bands must start at 0")
         if self.variable in ADVERSE:
             factors = self.ordered_factors()
             for i in range(1, len(factors)):
@@ -150,6 +158,17 @@ class FactorTable(Provenance):
         if self.variable == "worst_accident_grade":
             return [self.levels[g].factor for g in WORST_GRADE_LEVELS]
         return [lvl.factor for lvl in self.levels.values()]
+
+
+KEY = re.compile(r"^[^\s;,]+$")
+
+
+def check_keys(reader: Reader, path: tuple, mapping: dict) -> None:
+    """Keys that profiles must match exactly: no blanks, ';' or ','."""
+    for key in mapping:
+        if not KEY.match(key):
+            raise reader.error(path + (key,), f"key {key!r} cannot be matched by a profile; "
+                               "use no spaces, ';' or ','")
 
 
 def check_bands(reader: Reader, path: tuple, bands: tuple[Band, ...]) -> None:
@@ -184,8 +203,8 @@ class Subsector(Provenance):
 
     label: Label
     basis: Basis
-    base_rate: Positive
-    minimum_premium: NonNegative = 0.0
+    base_rate: Rate
+    minimum_premium: Money = 0.0
     term: Literal["annual", "project"] = "annual"
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -193,10 +212,6 @@ class Subsector(Provenance):
         if self.term == "project" and self.basis not in MONEY_BASES:
             raise reader.error(path + ("term",), "a project term needs a money basis "
                                "(contract_value), since the premium covers the whole project")
-
-    @property
-    def exposure_field(self) -> str:
-        return EXPOSURE_FIELDS[self.basis]
 
     @property
     def per_unit(self) -> float:
@@ -216,6 +231,7 @@ class Sector:
     def _check(self, reader: Reader, path: tuple) -> None:
         if not self.subsectors:
             raise reader.error(path + ("subsectors",), "at least one sub-sector is required")
+        check_keys(reader, path + ("subsectors",), self.subsectors)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,8 +253,8 @@ class FloatGroup:
 class Floating(Provenance):
     """Floating rates (浮动费率): groups multiplied (or added) together, then bounded."""
 
-    floor: Positive
-    cap: Positive
+    floor: Factor
+    cap: Factor
     combine: Literal["product", "additive"] = "product"
     groups: dict[str, FloatGroup]
 
@@ -277,7 +293,7 @@ class Loading(Provenance):
     """A coverage extension or surcharge chosen in the profile's ``extensions``."""
 
     label: Label
-    factor: Positive
+    factor: Factor
     sectors: list[str] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -294,7 +310,7 @@ class Term(Provenance):
     whole). Project sub-sectors pay one premium for the whole project, whatever its length."""
 
     max_months: Annotated[int, POSITIVE] = 12
-    short_term_scale: list[Annotated[float, POSITIVE]]
+    short_term_scale: list[Factor]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -312,8 +328,8 @@ class SubLimit:
     """A default limit: a fixed ``amount`` (yuan) or a ``ratio`` of the per-person
     death/disability limit; exactly one of the two."""
 
-    amount: NonNegative | None = None
-    ratio: Positive | None = None
+    amount: Annotated[float, MONEY] | None = None
+    ratio: Factor | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if (self.amount is None) == (self.ratio is None):
@@ -346,14 +362,19 @@ class Schedule:
     aggregate: SubLimit
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        medical = self.medical_per_person
-        if medical.ratio is not None and medical.ratio > 1:
-            raise reader.error(path + ("medical_per_person", "ratio"),
-                               "the medical sub-limit cannot exceed the per-person limit")
-        if (self.per_accident.ratio is not None and self.aggregate.ratio is not None
-                and self.per_accident.ratio > self.aggregate.ratio):
-            raise reader.error(path + ("per_accident", "ratio"),
-                               "the per-accident limit cannot exceed the aggregate")
+        from ..limits import SCHEDULE_BOUNDS  # the bounds quotes enforce, checked early here
+
+        per_person = SubLimit(ratio=1.0)
+        for small, large in SCHEDULE_BOUNDS:
+            a = per_person if small == "per_person" else getattr(self, small)
+            b = getattr(self, large) if large != "per_person" else per_person
+            for kind in ("ratio", "amount"):
+                x, y = getattr(a, kind), getattr(b, kind)
+                if x is not None and y is not None and x > y:
+                    raise reader.error(path + (small, kind) if small != "per_person"
+                                       else path + (large, kind),
+                                       f"{small} ({x:g}) would exceed {large} ({y:g}), the "
+                                       "limit it is part of")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -365,7 +386,7 @@ class LimitRules(Provenance):
 
     income_region: str | None = None
     income_multiple: Annotated[float, POSITIVE] | None = None
-    fixed_floor: Annotated[float, NON_NEGATIVE] | None = None
+    fixed_floor: Annotated[float, MONEY] | None = None
     round_up_to: Positive = 1.0
     injury_scale: str
     schedule: Schedule
@@ -386,9 +407,14 @@ class ClaimsRules(Provenance):
     in advance (大额预付). Rescue and medical costs are advanced at once on every other
     accident (紧急费用垫付)."""
 
-    quick_payment_max: NonNegative
+    quick_payment_max: Money
     advance_share: Annotated[float, UNIT_RATIO]
     advance_grades: list[Literal["general", "larger", "major", "especially_major"]]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if len(set(self.advance_grades)) != len(self.advance_grades):
+            raise reader.error(path + ("advance_grades",), "each grade at most once")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -434,6 +460,8 @@ class RateBook:
                                f"effective_from {self.effective_from}")
         if not self.sectors:
             raise reader.error(path + ("sectors",), "at least one sector is required")
+        check_keys(reader, path + ("sectors",), self.sectors)
+        check_keys(reader, path + ("loadings",), self.loadings)
         check_references(self, reader, path)
 
 

@@ -30,23 +30,31 @@ class Constraint:
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    fen: bool = False  # an amount in yuan: at most 2 decimals
 
     def ok(self, x: float) -> bool:
         if self.low is not None and (x <= self.low if self.low_open else x < self.low):
             return False
         if self.high is not None and (x >= self.high if self.high_open else x > self.high):
             return False
-        return True
+        return not self.fen or abs(x * 100 - round(x * 100)) <= 1e-6 * max(1.0, abs(x))
 
 
 POSITIVE = Constraint("a finite number > 0", low=0.0, low_open=True)
 NON_NEGATIVE = Constraint("a finite number >= 0", low=0.0)
 SHARE = Constraint("a share between 0 and 1", low=0.0, high=1.0)
 UNIT_RATIO = Constraint("a ratio in (0, 1]", low=0.0, low_open=True, high=1.0)
+FACTOR = Constraint("a factor > 0 and at most 1000", low=0.0, low_open=True, high=1000.0)
+RATE = Constraint("a rate > 0 and at most 1,000,000", low=0.0, low_open=True, high=1e6)
+MONEY = Constraint("an amount in yuan >= 0, at most 1e12, with at most 2 decimals", low=0.0,
+                   high=1e12, fen=True)
 
 Positive = Annotated[float, POSITIVE]
 NonNegative = Annotated[float, NON_NEGATIVE]
 Share = Annotated[float, SHARE]
+Factor = Annotated[float, FACTOR]
+Rate = Annotated[float, RATE]
+Money = Annotated[float, MONEY]
 
 
 class Reader:
