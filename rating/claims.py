@@ -38,11 +38,11 @@ import pandas as pd
 
 from .book import RateBook, find_book, injury_scales, national_rules
 from .book.model import SCHEDULE_KEYS, Label
-from .book.schema import NonNegative, Positive, Reader
+from .book.schema import Money, Positive, Reader
 from .book.yamlsafe import load_yaml_file
-from .errors import BookError, RatingError
+from .errors import BookError, ProfileError, RatingError
 from .limits import LimitSchedule, build_schedule, per_person_floor
-from .money import share_of
+from .money import share_of, split_by_shares
 
 
 EMPLOYEE_TYPES = ("employee", "dispatched", "temporary")
@@ -70,8 +70,8 @@ class Victim:
     type: Literal["employee", "dispatched", "temporary", "third_party"]
     outcome: Literal["death", "disability", "injury"]
     grade: int | None = None
-    medical: NonNegative = 0.0
-    owed: NonNegative | None = None
+    medical: Money = 0.0
+    owed: Money | None = None
     determined: bool = True
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -82,20 +82,16 @@ class Victim:
         elif self.grade is not None:
             raise reader.error(path + ("grade",), f"a grade goes with outcome 'disability', "
                                f"not {self.outcome!r}")
-        _check_fen(reader, path, self, ("medical", "owed"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Costs:
     """Accident costs, yuan."""
 
-    rescue: NonNegative = 0.0
-    medical_aid: NonNegative = 0.0
-    appraisal: NonNegative = 0.0
-    legal: NonNegative = 0.0
-
-    def _check(self, reader: Reader, path: tuple) -> None:
-        _check_fen(reader, path, self, ("rescue", "medical_aid", "appraisal", "legal"))
+    rescue: Money = 0.0
+    medical_aid: Money = 0.0
+    appraisal: Money = 0.0
+    legal: Money = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,9 +102,9 @@ class Accident:
     id: str
     date: dt.date
     victims: list[Victim] = ()
-    property_loss: NonNegative = 0.0
+    property_loss: Money = 0.0
     costs: Costs = Costs()
-    direct_loss: NonNegative | None = None
+    direct_loss: Money | None = None
     serious_injuries: int | None = None
     liability_clear: bool = True
 
@@ -118,7 +114,6 @@ class Accident:
             raise reader.error(path + ("victims",), "victim ids must be unique")
         if self.serious_injuries is not None and self.serious_injuries < 0:
             raise reader.error(path + ("serious_injuries",), "must not be negative")
-        _check_fen(reader, path, self, ("property_loss",))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,8 +131,8 @@ class PolicySpec:
     jurisdiction: str
     inception_date: dt.date
     expiry_date: dt.date
-    per_person_limit: Positive | None = None
-    limits: dict[str, NonNegative] = field(default_factory=dict)
+    per_person_limit: Money | None = None
+    limits: dict[str, Money] = field(default_factory=dict)
     coinsurance: list[Share] = ()
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -177,14 +172,6 @@ class ClaimFile:
             raise reader.error(path + ("accidents",), "accident ids must be unique")
 
 
-def _check_fen(reader: Reader, path: tuple, obj, names) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value is not None and abs(value * 100 - round(value * 100)) > 1e-6:
-            raise reader.error(path + (name,), f"{value} has fractions of a fen; amounts are "
-                               "yuan with at most 2 decimals")
-
-
 # --- the policy being settled --------------------------------------------------------------
 
 
@@ -207,22 +194,23 @@ def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
 
     Raises
     ------
-    RatingError
-        When the limit is below the floor or a sub-limit exceeds the limit it is part of.
+    ProfileError
+        When the limit is below the floor or a sub-limit exceeds the limit it is part of
+        (``field`` names the policy key).
     """
     book = book or find_book(spec.jurisdiction, spec.inception_date)
     floor = per_person_floor(book, spec.inception_date)
     per_person = spec.per_person_limit if spec.per_person_limit is not None else floor.amount
     if per_person < floor.amount:
-        raise RatingError(f"policy {spec.id}: per_person_limit {per_person:,.2f} is below the "
-                          f"statutory floor {floor.amount:,.0f} in force on "
-                          f"{spec.inception_date}")
+        raise ProfileError("per_person_limit", f"{per_person:,.2f} is below the statutory floor "
+                           f"{floor.amount:,.0f} in force on {spec.inception_date}")
     overrides = {k: np.array([v]) for k, v in spec.limits.items()}
     schedule, violations = build_schedule(book, np.array([round(per_person * 100)]), overrides)
     for mask, field_name, reason in violations:
         if mask[0]:
-            raise RatingError(f"policy {spec.id}: limits.{field_name.removeprefix('limit_')}: "
-                              f"{reason}")
+            key = field_name if field_name == "per_person_limit" else \
+                f"limits.{field_name.removeprefix('limit_')}"
+            raise ProfileError(key, reason)
     return Policy(spec.id, spec.inception_date, spec.expiry_date,
                   LimitSchedule(**{k: int(v[0]) / 100 for k, v in schedule.items()}),
                   tuple(injury_scales()[book.limits.injury_scale].ratios), book,
@@ -387,11 +375,11 @@ def load_claims(path: str | Path) -> tuple[Policy, list[Accident]]:
     doc: ClaimFile = Reader(lines, str(path)).read(ClaimFile, data, ())
     try:
         return make_policy(doc.policy), list(doc.accidents)
-    except RatingError as exc:
-        if isinstance(exc, BookError):
-            raise
-        raise BookError(str(exc), file=str(path), line=lines.get(("policy",)),
-                        path="policy") from None
+    except ProfileError as exc:
+        where = ("policy",) + tuple(exc.field.split("."))
+        line = lines.get(where, lines.get(("policy", "limits"), lines.get(("policy",))))
+        raise BookError(exc.reason, file=str(path), line=line,
+                        path="policy." + exc.field) from None
 
 
 def _cap(amounts: np.ndarray, cap: int) -> np.ndarray:
@@ -427,13 +415,8 @@ def _track(book: RateBook, grade: str, clear: bool, total: int, payout: np.ndarr
 
 
 def _coinsurance(policy: Policy, lines: pd.DataFrame, payout: np.ndarray) -> pd.DataFrame:
-    names = [n for n, _ in policy.coinsurance]
-    split = {}
-    for name, share in policy.coinsurance[1:]:
-        split[name] = share_of(payout, np.full(len(payout), share))
-    lead = payout - sum(split.values(), np.zeros(len(payout), dtype=np.int64))
-    split = {names[0]: lead, **split}
+    split = split_by_shares(payout, [share for _, share in policy.coinsurance])
     out = lines[["victim", "coverage"]].copy()
-    for name in names:
-        out[name] = split[name] / 100
+    for j, (name, _) in enumerate(policy.coinsurance):
+        out[name] = split[:, j] / 100
     return out

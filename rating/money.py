@@ -66,3 +66,32 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
                          for t, s in zip(total_fen[rows], share[rows])], dtype=object)
 
     return to_fen(amount, exact_rows)
+
+
+def split_by_shares(total_fen: np.ndarray, shares: list[float]) -> np.ndarray:
+    """Split amounts (fen) among parties by shares adding up to 1: every party but the first
+    gets its share rounded half-up, the first (the lead) the remainder, so each row adds up
+    exactly. Where rounding up would leave the lead below zero (tiny amounts, tiny lead
+    share), that row is split by largest remainders instead.
+
+    Returns
+    -------
+    ndarray of int64, shape (rows, parties)
+    """
+    total_fen = np.asarray(total_fen, dtype=np.int64)
+    out = np.zeros((len(total_fen), len(shares)), dtype=np.int64)
+    for j, share in enumerate(shares[1:], start=1):
+        out[:, j] = share_of(total_fen, np.full(len(total_fen), share))
+    out[:, 0] = total_fen - out[:, 1:].sum(axis=1)
+    for row in np.flatnonzero(out[:, 0] < 0):
+        out[row] = _largest_remainders(int(total_fen[row]), shares)
+    return out
+
+
+def _largest_remainders(total: int, shares: list[float]) -> list[int]:
+    exact_parts = [Decimal(total) * Decimal(repr(float(s))) for s in shares]
+    parts = [int(p) for p in exact_parts]  # floor: amounts are >= 0
+    order = sorted(range(len(shares)), key=lambda i: (-(exact_parts[i] - parts[i]), i))
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts

@@ -392,8 +392,6 @@ def test_coinsurance_half_up_not_half_even():
     assert [fen(v) for v in co["lead"]] == [40_000_000, 50_007]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with a small lead share the lead's remainder "
-                   "can be negative (non-leads rounded half-up take more than the line)")
 def test_coinsurance_no_negative_split():
     """Shares lead 0.01, b = c = d = 0.33; legal cost 0.05 = 5 fen:
     each non-lead 5 × 0.33 = 1.65 -> 2 fen, 6 fen in all > 5: the lead would get -1 fen.
@@ -756,8 +754,6 @@ def test_duplicate_victim_ids(tmp_path):
     assert info.value.path == "accidents[0].victims" and "unique" in info.value.reason
 
 
-@pytest.mark.xfail(strict=True, reason="bug: policy amounts (per_person_limit, limits) with "
-                   "fractions of a fen are silently rounded instead of refused")
 @pytest.mark.parametrize("old, new", [
     ("per_person_limit: 800000", "per_person_limit: 800000.005"),
     ("per_person_limit: 800000", "per_person_limit: 800000\n  limits: {legal: 1000.005}"),

@@ -208,8 +208,6 @@ def test_settle_text_zh(capsys):
     assert "事故" in out and "死亡" in out and "1,200,000.00" in out
 
 
-@pytest.mark.xfail(strict=True, reason="bug: JSON claim files are refused: JSON has no date "
-                   "type and the reader accepts only YAML dates, not 'YYYY-MM-DD' strings")
 def test_settle_json_file(tmp_path, capsys):
     """A claim file in JSON (rating settle and load_claims promise YAML or JSON): 2024, per
     person default = floor 730,000; one grade-4 disability, 60% × 730,000 = 438,000 ->

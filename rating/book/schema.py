@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from ..errors import BookError
 from .yamlsafe import Lines, dotted
+
+
+_EPS = 2.0 ** -52
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,11 @@ class Constraint:
             return False
         if self.high is not None and (x >= self.high if self.high_open else x > self.high):
             return False
-        return not self.fen or abs(x * 100 - round(x * 100)) <= 1e-6 * max(1.0, abs(x))
+        return True
+
+    def whole_fen(self, x: float) -> bool:
+        cents = x * 100
+        return not self.fen or abs(cents - round(cents)) <= 1e-9 + 8 * _EPS * abs(cents)
 
 
 POSITIVE = Constraint("a finite number > 0", low=0.0, low_open=True)
@@ -46,8 +55,7 @@ SHARE = Constraint("a share between 0 and 1", low=0.0, high=1.0)
 UNIT_RATIO = Constraint("a ratio in (0, 1]", low=0.0, low_open=True, high=1.0)
 FACTOR = Constraint("a factor > 0 and at most 1000", low=0.0, low_open=True, high=1000.0)
 RATE = Constraint("a rate > 0 and at most 1,000,000", low=0.0, low_open=True, high=1e6)
-MONEY = Constraint("an amount in yuan >= 0, at most 1e12, with at most 2 decimals", low=0.0,
-                   high=1e12, fen=True)
+MONEY = Constraint("an amount in yuan >= 0 and at most 1e12", low=0.0, high=1e12, fen=True)
 
 Positive = Annotated[float, POSITIVE]
 NonNegative = Annotated[float, NON_NEGATIVE]
@@ -121,6 +129,9 @@ class Reader:
                 raise self.error(path, f"{value} is not finite; use a finite number")
             if constraint is not None and not constraint.ok(value):
                 raise self.error(path, f"{value:g} is out of range; use {constraint.description}")
+            if constraint is not None and not constraint.whole_fen(value):
+                raise self.error(path, f"{value!r} has fractions of a fen; amounts are yuan "
+                                       "with at most 2 decimals")
             return value
         if tp is int:
             if isinstance(value, bool) or not isinstance(value, int):
@@ -137,6 +148,11 @@ class Reader:
                 raise self.error(path, f"expected non-empty text, got {_show(value)}")
             return value
         if tp is dt.date:
+            if isinstance(value, str) and ISO_DATE.match(value):  # JSON has no date type
+                try:
+                    return dt.date.fromisoformat(value)
+                except ValueError:
+                    raise self.error(path, f"{value!r} is not a valid date") from None
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 raise self.error(path, f"expected a date written YYYY-MM-DD, got {_show(value)}")
             return value
