@@ -8,10 +8,10 @@ traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .book.yamlsafe import load_yaml_file
 from .errors import BookError, ProfileError, RatingError
 from .profile_fields import FIELDS
-from .quote import Quote, quote
+from .quote import Quote, parse_date, quote
 
 EXAMPLE_PROFILE: dict[str, Any] = {
     "id": "example-hazchem-001",
@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():  # the contract is one line on stderr
+            warnings.simplefilter("ignore")
+            return args.run(args)
     except RatingError as exc:
         print(f"rating: error: {exc}", file=sys.stderr)
         return 2
@@ -127,11 +129,12 @@ def _cmd_quote(args) -> int:
         value = getattr(args, f"field_{name}")
         if value is not None:
             profile[name] = value.split(",") if name == "extensions" else value
+            lines.pop((name,), None)  # an error in it is the flag's, not the file's
     if not profile:
         raise ProfileError("profile", "give --example, --input FILE or profile fields "
                            "(see rating quote --help)")
     book = load_book(args.book) if args.book else None
-    date = _date(args.date, "--date") if args.date else None
+    date = parse_date(args.date, "--date") if args.date else None
     try:
         result = quote(profile, book=book, date=date)
     except ProfileError as exc:
@@ -229,7 +232,7 @@ def _cmd_books(args) -> int:
 
 
 def _cmd_limits(args) -> int:
-    date = _date(args.date, "--date")
+    date = parse_date(args.date, "--date")
     book = load_book(args.book) if args.book else find_book(args.jurisdiction, date)
     floor = per_person_floor(book, date)
     per_person = args.per_person_limit if args.per_person_limit is not None else floor.amount
@@ -310,11 +313,7 @@ def _cmd_settle(args) -> int:
     return 0
 
 
-def _date(text: str, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ProfileError(what, f"{text!r} is not a date written YYYY-MM-DD") from None
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ distinct value rather than once per row.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -224,12 +225,17 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
     return mapped[codes]
 
 
+def iso_date(text: str) -> dt.date:
+    """A date written exactly YYYY-MM-DD (ValueError otherwise, e.g. 20220101, 2022-02-30)."""
+    text = text.strip()
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
 def _one_date(value) -> np.datetime64:
     if isinstance(value, str):
-        text = value.strip()
-        if len(text) != 10 or text[4] != "-" or text[7] != "-":
-            raise ValueError(value)
-        return np.datetime64(text, "D")
+        return np.datetime64(iso_date(value), "D")
     if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}-{value.day:02d}", "D")
     raise ValueError(value)

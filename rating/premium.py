@@ -304,6 +304,15 @@ def _schedule(book: RateBook, limit: np.ndarray, variables: _Variables) -> dict[
     return schedule
 
 
+def exact_floating(rated: Rated, rows: np.ndarray) -> np.ndarray:
+    """The bounded floating factor of ``rows`` in exact decimal arithmetic (Decimal objects),
+    for worksheets a person multiplies by hand (1.012, not 1.0120000000000002)."""
+    groups = rated.book.floating.groups
+    cols = [[exact(m.step.factor[rows]) for m in rated.members if m.group == g] for g in groups]
+    masks = [[m.step.applies[rows] for m in rated.members if m.group == g] for g in groups]
+    return _chain_floating(rated.book.floating, cols, masks, exact_scalar)[0]
+
+
 MAX_PREMIUM = 1e13
 """Premiums above this many yuan are refused: far beyond any real policy, and their fen would
 approach the limits of exact float and int64 arithmetic."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, find_book
-from .columns import Problems, dates
+from .book import RateBook, find_book, load_book
+from .columns import Problems, dates, iso_date
 from .errors import ProfileError
 from .limits import LimitFloor, LimitSchedule
 from .premium import rate_frame
@@ -85,7 +86,6 @@ class Quote:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``rating quote --json`` output)."""
-        ws = self.worksheet.astype(object).where(self.worksheet.notna(), None)
         return {
             "premium": self.premium,
             "currency": "CNY",
@@ -109,8 +109,8 @@ class Quote:
                 "commission_cap": self.split.commission_cap,
             },
             "schedule": self.schedule.as_dict(),
-            "worksheet": ws.to_dict(orient="records"),
-            "floating": self.floating.astype(object).to_dict(orient="records"),
+            "worksheet": _records(self.worksheet),
+            "floating": _records(self.floating),
         }
 
 
@@ -124,10 +124,13 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         Profile fields (see the README): at least ``sector`` (and ``subsector`` where the
         sector has several), ``inception_date``, the exposure of the sub-sector's basis, and
         ``jurisdiction`` unless ``book`` is given.
-    book : RateBook, optional
-        Default: the shipped edition in force for the profile's jurisdiction on the rating date.
-    date : date, optional
-        Rating date (rules and limit floor); default the inception date.
+    book : RateBook or path, optional
+        Default: the shipped edition in force for the profile's jurisdiction on the rating
+        date. An explicit book is used whatever its effective dates (to try a new edition on
+        old policies).
+    date : date or 'YYYY-MM-DD', optional
+        Rating date: selects the book, the national rules and the limit floor; default the
+        inception date.
 
     Returns
     -------
@@ -141,10 +144,11 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     if not isinstance(profile, Mapping):
         raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
     check_known(profile)
-    if isinstance(profile.get("per_person_limit"), (Mapping, list, tuple)):
-        raise ProfileError("per_person_limit", "must be one amount for every employee: the same "
-                           "limit covers employees, dispatched and temporary workers alike, and "
-                           "may not differ by post or employment type (应急〔2025〕27号 第十六条)")
+    _check_scalars(profile)
+    if isinstance(date, str):
+        date = parse_date(date, "date")
+    if isinstance(book, (str, Path)):
+        book = load_book(book)
     frame = pd.DataFrame({k: [v] for k, v in profile.items()})
     jurisdiction = profile.get("jurisdiction")
     if book is None:
@@ -160,7 +164,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
                 raise ProfileError("inception_date", "is required (YYYY-MM-DD)")
             when = when_arr[0].astype(dt.date)
         book = find_book(str(jurisdiction), when)
-    elif jurisdiction and not str(jurisdiction).startswith(book.jurisdiction):
+    elif jurisdiction and not (str(jurisdiction) + "-").startswith(book.jurisdiction + "-"):
         raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
                            f"jurisdiction {book.jurisdiction}")
     rated = rate_frame(frame, book, date=date, single=True)
@@ -180,6 +184,42 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
                     _finite_or_none(rated.commission_cap[0])))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts for JSON: NaN becomes None (JSON has no NaN)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+_SCALARS = (str, int, float, dt.date, np.generic)
+
+
+def _check_scalars(profile: Mapping[str, Any]) -> None:
+    """One plain value per field (a list of keys for ``extensions``)."""
+    for name, value in profile.items():
+        if name == "per_person_limit" and isinstance(value, (Mapping, list, tuple, set)):
+            raise ProfileError(name, "must be one amount for every employee: the same limit "
+                               "covers employees, dispatched and temporary workers alike, and "
+                               "may not differ by post or employment type (应急〔2025〕27号 "
+                               "第十六条)")
+        if name == "extensions" and isinstance(value, (list, tuple)):
+            if all(isinstance(v, str) for v in value):
+                continue
+            raise ProfileError(name, "expected a list of extension keys")
+        if value is None:
+            continue
+        if not isinstance(value, _SCALARS) or isinstance(value, (complex, np.complexfloating)):
+            raise ProfileError(name, f"expected a single value, got {type(value).__name__}")
+        if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+            raise ProfileError(name, "must be a finite number (or left out)")
+
+
+def parse_date(text: str, name: str) -> dt.date:
+    """A YYYY-MM-DD date, or a ProfileError naming ``name``."""
+    try:
+        return iso_date(text)
+    except ValueError:
+        raise ProfileError(name, f"{text!r} is not a date written YYYY-MM-DD") from None
 
 
 def _finite_or_none(x: float) -> float | None:

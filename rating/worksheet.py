@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .premium import Rated
+from .premium import Rated, exact_floating
 
 _UNITS = {  # basis -> (zh unit, en unit, en unit of one)
     "persons": ("人", "persons", "person"), "vehicles": ("辆", "vehicles", "vehicle"),
@@ -42,12 +42,13 @@ def worksheet(rated: Rated, i: int) -> pd.DataFrame:
     for step in rated.steps:
         if not step.applies[i]:
             continue
-        running = running * step.factor[i]
-        shown = step.shown[i]
+        factor, shown = step.factor[i], step.shown[i]
         if step.key == "floating":
+            factor = float(exact_floating(rated, np.array([i]))[0])
             shown = _floating_summary(rated, i)
-        rows.append((step.key, step.label.zh, step.label.en, step.table, shown,
-                     step.factor[i], running))
+        running = running * factor
+        rows.append((step.key, step.label.zh, step.label.en, step.table, shown, factor,
+                     running))
     final = max(running, rated.minimum[i])
     rows.append(("minimum", "最低保费", "minimum premium",
                  f"sectors.{sector}.subsectors.{sub}.minimum_premium", rated.minimum[i],

@@ -12,18 +12,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import re
 import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from ..columns import iso_date
 from ..errors import BookError
 from .yamlsafe import Lines, dotted
 
 
 _EPS = 2.0 ** -52
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -148,11 +147,12 @@ class Reader:
                 raise self.error(path, f"expected non-empty text, got {_show(value)}")
             return value
         if tp is dt.date:
-            if isinstance(value, str) and ISO_DATE.match(value):  # JSON has no date type
+            if isinstance(value, str):  # JSON has no date type
                 try:
-                    return dt.date.fromisoformat(value)
+                    return iso_date(value)
                 except ValueError:
-                    raise self.error(path, f"{value!r} is not a valid date") from None
+                    raise self.error(path, f"{value!r} is not a date written YYYY-MM-DD") \
+                        from None
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 raise self.error(path, f"expected a date written YYYY-MM-DD, got {_show(value)}")
             return value

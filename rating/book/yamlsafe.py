@@ -50,7 +50,7 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
         if node is None:
             raise BookError("the document is empty", file=file, line=1)
         lines: Lines = {}
-        data = _build(loader, node, (), lines, file)
+        data = _build(loader, node, (), lines, file, _Budget(file))
         if data is None:
             raise BookError("the document is empty", file=file, line=1)
         return data, lines
@@ -99,7 +99,29 @@ def _scalar(loader, node, path: tuple, file: str | None) -> Any:
                         line=node.start_mark.line + 1, path=dotted(path)) from None
 
 
-def _build(loader, node, path: tuple, lines: Lines, file: str | None) -> Any:
+MAX_NODES = 200_000
+"""Values a document may expand to; aliases can make a small file expand enormously."""
+
+
+class _Budget:
+    """Guards the walk against alias bombs and self-referencing aliases."""
+
+    def __init__(self, file: str | None):
+        self.file, self.nodes, self.open = file, 0, set()
+
+    def enter(self, node, path: tuple) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise BookError(f"the document expands to more than {MAX_NODES:,} values "
+                            "(aliases?)", file=self.file, line=node.start_mark.line + 1,
+                            path=dotted(path))
+        if id(node) in self.open:
+            raise BookError("an alias refers to a value that contains it", file=self.file,
+                            line=node.start_mark.line + 1, path=dotted(path))
+
+
+def _build(loader, node, path: tuple, lines: Lines, file: str | None, budget: _Budget) -> Any:
+    budget.enter(node, path)
     lines.setdefault(path, node.start_mark.line + 1)
     plain = _PLAIN_TAGS.get(type(node))
     if plain is not None and node.tag != plain:
@@ -127,8 +149,14 @@ def _build(loader, node, path: tuple, lines: Lines, file: str | None) -> Any:
             if i >= merged:
                 explicit_keys.add(key)
             lines[path + (key,)] = line  # the key's line, so errors point at the key
-            out[key] = _build(loader, value_node, path + (key,), lines, file)
+            budget.open.add(id(node))
+            out[key] = _build(loader, value_node, path + (key,), lines, file, budget)
+            budget.open.discard(id(node))
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, path + (i,), lines, file) for i, item in enumerate(node.value)]
+        budget.open.add(id(node))
+        items = [_build(loader, item, path + (i,), lines, file, budget)
+                 for i, item in enumerate(node.value)]
+        budget.open.discard(id(node))
+        return items
     return _scalar(loader, node, path, file)
