@@ -47,7 +47,7 @@ class Problems:
     def table(self) -> pd.DataFrame:
         """One line per (row, field) problem, in row order."""
         rows = [(int(r), f, reason) for positions, f, reason in self.items for r in positions]
-        rows.sort(key=lambda t: t[0])
+        rows.sort(key=lambda t: t[0])  # stable: within a row, in the order found
         return pd.DataFrame({
             "row": pd.Index(self.index).take([r for r, _, _ in rows]),
             "field": [f for _, f, _ in rows],
@@ -58,8 +58,9 @@ class Problems:
         """Raise one ProfileError describing the first few bad rows."""
         if not self.items:
             return
-        first = sorted(((int(p[0]), f, r) for p, f, r in self.items))
-        pos, field_name, reason = first[0]
+        # the first bad row; within it, the problem found first (the most basic one)
+        pos, _, field_name, reason = min((int(p[0]), k, f, r)
+                                         for k, (p, f, r) in enumerate(self.items))
         if self.single:
             raise ProfileError(field_name, reason)
         lines = self.table().head(limit)

@@ -187,7 +187,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         values = variables.numeric(fname)
         rows = (basis_of == basis) & (sub_code >= 0)
         exposure[rows] = values[rows]
-        problems.add(rows & np.isnan(values) & absent(col(fname), n), fname,
+        problems.add(rows & np.isnan(values) & variables.absent(fname), fname,
                      f"is required: the sub-sector is rated on {basis}")
         problems.add(rows & (values == 0), fname, "must be greater than 0")
 
@@ -437,6 +437,12 @@ class _Variables:
                                       integer=FIELDS[name].kind == "count")
         return self.cache[key]
 
+    def absent(self, name: str) -> np.ndarray:
+        key = ("absent", name)
+        if key not in self.cache:
+            self.cache[key] = absent(self.frame.get(name), self.n)
+        return self.cache[key]
+
     def check_the_rest(self) -> None:
         """Validate numeric and true/false columns no table read, so no garbage passes."""
         for name in self.frame.columns:
@@ -501,14 +507,18 @@ def _table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code:
     if variable_kind(table.variable) == "count" and table.variable in CLEAN_RECORD:
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
     step = _band_step(key, table.label, path, table.bands, table.closed or "left", values, applies,
-                      table.variable, problems)
+                      table.variable, problems, variables.absent(table.variable))
     return step
 
 
 def _band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,
                values: np.ndarray, applies: np.ndarray, variable: str,
-               problems: Problems) -> Step:
-    """Look ``values`` up in contiguous bands; the first band's lower end always counts."""
+               problems: Problems, missing_input: np.ndarray | None = None) -> Step:
+    """Look ``values`` up in contiguous bands; the first band's lower end always counts.
+
+    NaN values are not looked up; they are reported as missing where ``missing_input``
+    (default: wherever NaN) says the profile left the field out, since a bad value has
+    already been reported by the parser."""
     lowers = np.array([b.lower for b in bands])
     uppers = np.array([np.inf if b.upper is None else b.upper for b in bands])
     if closed == "left":
@@ -519,7 +529,8 @@ def _band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], close
         above = values > uppers[-1]
     idx = np.where(values == lowers[0], 0, idx)
     missing = np.isnan(values)
-    problems.add(applies & missing, variable, f"is required for this sector (table {path})")
+    reported = missing if missing_input is None else missing & missing_input
+    problems.add(applies & reported, variable, f"is required for this sector (table {path})")
     out_of_range = applies & ~missing & ((values < lowers[0]) | above)
     problems.add(out_of_range, variable,
                  f"is outside the bands of table {path} ({lowers[0]:g} to {uppers[-1]:g})")

@@ -656,3 +656,42 @@ def test_national_work_injury_source_must_exist(tmp_path):
     with pytest.raises(BookError) as info:
         rating.book.load_any(path)
     check(info.value, line=line, path="work_injury.source", mentions=("unknown source 'gsbx9'",))
+
+
+# --------------------------------------------------------------------------------------------
+# documents that expand without end
+
+
+def test_self_referencing_alias_is_refused():
+    with pytest.raises(BookError, match="an alias refers to a value that contains it"):
+        load_book_text("id: &x [*x]\n", "loop.yaml")
+
+
+def test_alias_bomb_is_refused_quickly():
+    """Eight levels of ten aliases each would expand to 10^8 values."""
+    text = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh"))
+    with pytest.raises(BookError, match="expands to more than"):
+        load_book_text(text, "bomb.yaml")
+
+
+def test_level_keys_must_be_matchable(text, reject):
+    bad, line = replace(text, "      micro: {label", "      micro small: {label", after=SCALE_TIER)
+    check(reject(bad), line=line, path="tiers.scale.levels.micro small",
+          mentions=("cannot be matched",))
+
+
+def test_clean_record_bands_start_at_zero(text, reject):
+    """A profile without claim_free_years counts 0, which must fall in a band."""
+    anchor = "          variable: claim_free_years\n"
+    bad, line = replace(text, "            - {lower: 0, upper: 1, factor: 1.0}\n"
+                        "            - {lower: 1, upper: 2, factor: 0.95}",
+                        "            - {lower: 0.5, upper: 2, factor: 0.95}", after=anchor)
+    check(reject(bad), line=line, path=(
+        "floating.groups.claims.factors.claim_free.bands[0].lower"), mentions=("start at 0",))
+
+
+def test_schedule_amounts_checked_against_each_other(text, reject):
+    bad, line = replace(text, "rescue: {amount: 200000}", "rescue: {ratio: 20}")
+    check(reject(bad), line=line, path="limits.schedule.rescue.ratio",
+          mentions=("would exceed per_accident",))
