@@ -67,3 +67,61 @@ def test_quote_defaults_to_floor_and_rejects_lower_limit(xm):
     with pytest.raises(rating.ProfileError, match="730,000") as err:
         rating.quote(dict(profile, per_person_limit=729999))
     assert err.value.field == "per_person_limit"
+
+
+def test_quote_schedule_defaults_and_overrides(xm):
+    """2024 floor 730,000: medical 10% = 73,000; third party per person 730,000; per accident
+    10 × = 7,300,000; aggregate 30 × = 21,900,000; property 100,000, rescue 200,000,
+    medical aid 100,000, appraisal 50,000, legal 100,000 (book amounts)."""
+    profile = {"jurisdiction": "CN-FJ-XM", "sector": "other", "headcount": 10,
+               "scale": "large", "inception_date": "2024-01-01"}
+    s = rating.quote(profile).schedule
+    assert s.as_dict() == {
+        "per_person": 730000, "medical_per_person": 73000, "third_party_per_person": 730000,
+        "third_party_property": 100000, "rescue": 200000, "medical_aid": 100000,
+        "appraisal": 50000, "legal": 100000, "per_accident": 7300000, "aggregate": 21900000}
+    s = rating.quote(dict(profile, per_person_limit=1000000, limit_per_accident=3000000,
+                          limit_legal=150000)).schedule
+    assert (s.medical_per_person, s.per_accident, s.legal, s.aggregate) == (
+        100000, 3000000, 150000, 30000000)
+
+
+@pytest.mark.parametrize("override, field", [
+    ({"limit_medical_per_person": 730001}, "limit_medical_per_person"),
+    ({"limit_per_accident": 700000}, "per_person_limit"),
+    ({"limit_aggregate": 7000000}, "limit_per_accident"),
+    ({"limit_rescue": 8000000}, "limit_rescue"),
+])
+def test_schedule_bounds(override, field):
+    profile = {"jurisdiction": "CN-FJ-XM", "sector": "other", "headcount": 10,
+               "scale": "large", "inception_date": "2024-01-01", **override}
+    with pytest.raises(rating.ProfileError, match="exceeds the") as err:
+        rating.quote(profile)
+    assert err.value.field == field
+
+
+def test_shipped_scales():
+    from rating.book import injury_scales
+    scales = injury_scales()
+    assert scales["employers_liability"].ratios == (1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2,
+                                                     0.1, 0.05)
+    assert scales["tort_coefficient"].ratios == (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2,
+                                                  0.1)
+
+
+@pytest.mark.parametrize("ratios, needle", [
+    ("[1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]", "needs 10 ratios"),
+    ("[1.0, 0.8, 0.9, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]", "must not increase"),
+    ("[1.2, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]", "ratio in (0, 1]"),
+    ("[1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0]", "ratio in (0, 1]"),
+])
+def test_scale_validation(tmp_path, ratios, needle):
+    text = (tables_dir() / "scales" / "employers-liability.yaml").read_text("utf-8")
+    text = text.replace("ratios: [1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]",
+                        f"ratios: {ratios}")
+    path = tmp_path / "scale.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(f"ratios: {ratios}") + 1
+    with pytest.raises(rating.BookError) as err:
+        rating.book.load_any(path)
+    assert needle in err.value.reason and err.value.line == line
