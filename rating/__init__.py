@@ -6,6 +6,7 @@ The public API is small and pinned by ``tests/test_api.py``.
 from .book import RateBook, books, find_book, load_book
 from .errors import BookError, ProfileError, RatingError
 from .limits import LimitFloor, per_person_floor
+from .portfolio import rate_portfolio
 from .quote import Quote, Split, quote
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "load_book",
     "per_person_floor",
     "quote",
+    "rate_portfolio",
 ]
 
 __version__ = "0.1.0"

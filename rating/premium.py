@@ -109,7 +109,7 @@ class Rated:
 
 
 def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = None,
-               single: bool = False) -> Rated:
+               single: bool = False, errors: str = "raise") -> Rated:
     """Rate every row of ``frame`` against ``book``.
 
     Parameters
@@ -121,6 +121,9 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         Rating date for national rules and the limit floor; default each row's inception date.
     single : bool
         The frame holds one quote: errors name the field only.
+    errors : {"raise", "collect"}
+        ``collect``: rate the good rows only; ``Rated.index`` then holds their labels and
+        ``Rated.problems`` every problem found.
 
     Raises
     ------
@@ -249,6 +252,11 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
                  "prevention share plus commission exceed the premium")
 
     variables.check_the_rest()
+    if problems.items and errors == "collect":
+        good = ~problems.bad_rows()
+        rated = rate_frame(frame.iloc[np.flatnonzero(good)], book, date=date)
+        rated.problems = problems
+        return rated
     problems.raise_if_any()
 
     # --- arithmetic --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import rating
 def test_public_names_are_pinned():
     assert sorted(rating.__all__) == [
         "BookError", "LimitFloor", "ProfileError", "Quote", "RateBook", "RatingError", "Split",
-        "books", "find_book", "load_book", "per_person_floor", "quote",
+        "books", "find_book", "load_book", "per_person_floor", "quote", "rate_portfolio",
     ]
     for name in rating.__all__:
         assert hasattr(rating, name)

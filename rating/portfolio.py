@@ -1,0 +1,140 @@
+"""Rating a book of business: many profiles, one engine, each row on the edition in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .book import RateBook, find_book, load_book
+from .columns import Problems, dates
+from .errors import ProfileError, RatingError
+from .premium import Rated, rate_frame
+from .profile_fields import check_known
+
+RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "commission",
+                  "net", "rate_book", "subsector", "exposure", "base_rate", "minimum_premium"]
+"""Leading output columns; factor columns (``factor_<step>``), floating-group columns
+(``group_<name>``) and the limit schedule (``limit_<key>``) follow."""
+
+
+def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = None,
+                   date: dt.date | str | None = None, *, errors: str = "raise"):
+    """Rate every row of a portfolio with the same engine as :func:`rating.quote`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One enterprise profile per row; the columns are the profile fields of the README
+        (strings as ``pd.read_csv`` gives them are fine).
+    book : RateBook or path, optional
+        One book for every row. Default: for each row the shipped edition in force for its
+        ``jurisdiction`` on its rating date.
+    date : date or 'YYYY-MM-DD', optional
+        Rating date for every row; default each row's ``inception_date``.
+    errors : {"raise", "collect"}
+        ``raise`` (default): one ProfileError listing the first bad rows. ``collect``: rate the
+        good rows and return ``(result, problems)``, ``problems`` having one line per bad
+        row and field (``row``, ``field``, ``reason``).
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, DataFrame) with ``errors="collect"``
+        Indexed like the input, in its order: premium and split (yuan), the per-person limit
+        and its floor, the rate book, and every factor applied.
+    """
+    if errors not in ("raise", "collect"):
+        raise ValueError("errors must be 'raise' or 'collect'")
+    if not isinstance(frame, pd.DataFrame):
+        raise ProfileError("portfolio", f"expected a DataFrame, got {type(frame).__name__}")
+    check_known(frame.columns)
+    if isinstance(book, (str, Path)):
+        book = load_book(book)
+    if isinstance(date, str):
+        from .quote import parse_date
+        date = parse_date(date, "date")
+    problems = Problems(frame.index)
+    parts: list[tuple[np.ndarray, Rated]] = []
+    for rows, edition in _editions(frame, book, date, problems):
+        sub = frame.iloc[rows]
+        rated = rate_frame(sub, edition, date=date, errors=errors)
+        if errors == "collect" and rated.problems.items:
+            kept = np.flatnonzero(~rated.problems.bad_rows())
+            for positions, field_name, reason in rated.problems.items:
+                problems.add(np.isin(np.arange(len(frame)), rows[positions]), field_name, reason)
+            rows = rows[kept]
+        parts.append((rows, rated))
+    if errors == "raise":
+        problems.raise_if_any()
+    result = _assemble(frame, parts)
+    if errors == "collect":
+        return result, problems.table()
+    return result
+
+
+def _editions(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
+              problems: Problems):
+    """(row positions, book) for each edition the rows are rated on, rows in input order."""
+    n = len(frame)
+    if book is not None:
+        return [(np.arange(n), book)]
+    if "jurisdiction" not in frame.columns:
+        raise ProfileError("jurisdiction", "is required to choose a rate book (e.g. CN-FJ-XM), "
+                           "or pass a book")
+    juris_codes, juris = pd.factorize(frame["jurisdiction"], use_na_sentinel=True)
+    if date is not None:
+        day_codes, days = np.zeros(n, dtype=np.int64), [date]
+    else:
+        when = dates(frame.get("inception_date"), "inception_date", problems, n=n)
+        day_codes, uniq = pd.factorize(when, use_na_sentinel=True)
+        days = [d.astype("datetime64[D]").astype(dt.date) for d in uniq]
+    problems.add(juris_codes < 0, "jurisdiction", "is required to choose a rate book")
+    chosen: dict[str, list[np.ndarray]] = {}
+    editions: dict[str, RateBook] = {}
+    pair = juris_codes * (len(days) + 1) + day_codes
+    for key in np.unique(pair[(juris_codes >= 0) & (day_codes >= 0)]):
+        j, d = divmod(int(key), len(days) + 1)
+        rows = np.flatnonzero(pair == key)
+        try:
+            edition = find_book(str(juris[j]), days[d])
+        except RatingError as exc:
+            problems.add(pair == key, "jurisdiction", str(exc))
+            continue
+        editions[edition.id] = edition
+        chosen.setdefault(edition.id, []).append(rows)
+    return [(np.sort(np.concatenate(chosen[i])), editions[i]) for i in sorted(chosen)]
+
+
+def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.DataFrame:
+    pieces = []
+    for rows, rated in parts:
+        columns = {
+            "premium": rated.premium_fen / 100,
+            "per_person_limit": rated.limit,
+            "floor": rated.floor,
+            "prevention_fund": rated.prevention_fen / 100,
+            "commission": rated.commission_fen / 100,
+            "net": (rated.premium_fen - rated.prevention_fen - rated.commission_fen) / 100,
+            "rate_book": np.full(len(rows), rated.book.id, dtype=object),
+            "subsector": rated.subsector,
+            "exposure": rated.exposure,
+            "base_rate": rated.base_rate,
+            "minimum_premium": rated.minimum,
+        }
+        for step in rated.steps:
+            columns[f"factor_{step.key}"] = step.factor
+        for name, values in rated.groups.items():
+            columns[f"group_{name}"] = values
+        for key, fen in rated.schedule.items():
+            if key != "per_person":
+                columns[f"limit_{key}"] = fen / 100
+        pieces.append(pd.DataFrame(columns, index=rows))
+    if not pieces:
+        return pd.DataFrame(columns=RESULT_COLUMNS, index=frame.index[:0])
+    out = pd.concat(pieces).sort_index()
+    factor_cols = [c for c in out.columns if c.startswith(("factor_", "group_"))]
+    out[factor_cols] = out[factor_cols].fillna(1.0)  # a step a row's book does not have
+    out.index = frame.index[out.index.to_numpy()]
+    return out
