@@ -76,20 +76,46 @@ MAX_NUMBER = 1e12
 well inside int64."""
 
 
-def absent(values: pd.Series | None, n: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Encoded:
+    """A text (or mixed) column factorised once: ``codes`` (-1 where missing) into
+    ``uniques``. Every parser below accepts one in place of the Series, so a column read by
+    several tables is hashed once, and per-value work is done once per distinct value."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+
+    @property
+    def blank(self) -> np.ndarray:
+        """Rows that are missing or blank text."""
+        is_blank = np.array([isinstance(u, str) and not u.strip() for u in self.uniques]
+                            + [True], dtype=bool)
+        return is_blank[self.codes]
+
+
+def encode(values: pd.Series) -> Encoded:
+    """Factorise a column (see :class:`Encoded`)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return Encoded(codes, np.asarray(uniques, dtype=object))
+
+
+def _encoded(values) -> Encoded:
+    return values if isinstance(values, Encoded) else encode(values)
+
+
+def is_text(values) -> bool:
+    """A column that is parsed by value (text or mixed objects), not as numbers."""
+    return isinstance(values, Encoded) or values.dtype == object or \
+        pd.api.types.is_string_dtype(values.dtype)
+
+
+def absent(values, n: int) -> np.ndarray:
     """Rows where a field is missing: no column, NaN/None, or blank text."""
     if values is None:
         return np.ones(n, dtype=bool)
-    return ~_present(values)
-
-
-def _present(values: pd.Series) -> np.ndarray:
-    mask = values.notna().to_numpy(copy=True)
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False])
-        mask &= ~blank[codes]
-    return mask
+    if is_text(values):
+        return _encoded(values).blank
+    return values.isna().to_numpy(dtype=bool)
 
 
 def show_value(value) -> str:
@@ -118,7 +144,8 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
     """
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    enc = _encoded(values)
+    codes, uniques = enc.codes, enc.uniques
     lookup = {level: i for i, level in enumerate(levels)}
     mapped = np.empty(len(uniques) + 1, dtype=np.int64)
     mapped[-1] = MISSING  # code -1 from factorize indexes the last slot
@@ -148,14 +175,15 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     """
     if values is None:
         return np.full(n, np.nan)
-    if pd.api.types.is_bool_dtype(values.dtype):
+    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype):
         problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
-    if pd.api.types.is_numeric_dtype(values.dtype):
+    if not is_text(values) and pd.api.types.is_numeric_dtype(values.dtype):
         out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         present = ~np.isnan(out)
     else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        enc = _encoded(values)
+        codes, uniques = enc.codes, enc.uniques
         parsed = np.full(len(uniques) + 1, np.nan)
         for i, u in enumerate(uniques):
             try:
@@ -190,9 +218,10 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Booleans as codes: 0 false, 1 true, MISSING where absent."""
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
-    if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
+    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
         return values.to_numpy(dtype=np.int64, copy=True)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    enc = _encoded(values)
+    codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)
     for i, u in enumerate(uniques):
         key = str(_level_key(u)).strip().lower()
@@ -212,11 +241,13 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Dates as ``datetime64[D]``, NaT where absent; text must be YYYY-MM-DD."""
     if values is None:
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_localize(None)  # the local calendar date, not UTC's
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.to_numpy().astype("datetime64[D]", copy=True)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not is_text(values):
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize(None)  # the local calendar date, not UTC's
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            return values.to_numpy().astype("datetime64[D]", copy=True)
+    enc = _encoded(values)
+    codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
     for i, u in enumerate(uniques):
         try:
@@ -251,10 +282,12 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
     out = np.zeros((n, len(keys)), dtype=bool)
     if values is None:
         return out
-    if values.dtype == object:  # lists from a Python mapping; CSV gives text
+    if not isinstance(values, Encoded) and values.dtype == object:
+        # lists from a Python mapping; CSV gives text
         values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple)) else v
                             for v in values], dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    enc = _encoded(values)
+    codes, uniques = enc.codes, enc.uniques
     lookup = {k: j for j, k in enumerate(keys)}
     for i, u in enumerate(uniques):
         chosen = [part.strip() for part in str(u).split(";") if part.strip()]

@@ -27,7 +27,7 @@ def worksheet(rated: Rated, i: int) -> pd.DataFrame:
     row rounds it half-up to the fen.
     """
     book = rated.book
-    sector, sub = rated.sector[i], rated.subsector[i]
+    sector, sub = rated.subsector_keys[rated.subsector_code[i]]
     sub_obj = book.sectors[sector].subsectors[sub]
     unit_zh, unit_en, unit_one = _UNITS[sub_obj.basis]
     money = rated.per_unit[i] != 1
@@ -42,7 +42,7 @@ def worksheet(rated: Rated, i: int) -> pd.DataFrame:
     for step in rated.steps:
         if not step.applies[i]:
             continue
-        factor, shown = step.factor[i], step.shown[i]
+        factor, shown = step.factor[i], step.shown(i)
         if step.key == "floating":
             factor = float(exact_floating(rated, np.array([i]))[0])
             shown = _floating_summary(rated, i)
@@ -66,7 +66,7 @@ def floating_detail(rated: Rated, i: int) -> pd.DataFrame:
         group = book.floating.groups[m.group]
         rows.append((m.group, group.rule, m.step.key.rsplit(".", 1)[-1], m.step.label.zh,
                      m.step.label.en, book.floating.groups[m.group].factors[
-                         m.step.key.rsplit(".", 1)[-1]].variable, m.step.shown[i],
+                         m.step.key.rsplit(".", 1)[-1]].variable, m.step.shown(i),
                      m.step.factor[i], rated.groups[m.group][i]))
     return pd.DataFrame(rows, columns=["group", "rule", "table", "label_zh", "label_en",
                                        "variable", "value", "factor", "group_factor"])

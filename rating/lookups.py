@@ -1,0 +1,223 @@
+"""From profile columns to factor columns: reading inputs once, looking tables up.
+
+Everything here works on whole columns. Text columns are factorised once
+(:class:`rating.columns.Encoded`) and shared by every table that reads them; a step keeps the
+looked-up value as a number or a level code, never as a column of Python strings, so a
+million-row portfolio costs a handful of array operations per table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .book import RateBook
+from .book.model import Band, FactorTable, Label
+from .columns import (INVALID, MISSING, Encoded, Problems, absent, categories, encode, flags,
+                      is_text, numbers, show_value)
+from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, FIELDS, WORST_GRADE_LEVELS,
+                             variable_kind)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One multiplicative column of the worksheet.
+
+    Attributes
+    ----------
+    key : str
+        Stable step key (``tier.scale``, ``loading.occupational_disease`` ...).
+    label : Label
+        Bilingual step name.
+    table : str
+        Key path of the rate-book table the factor comes from.
+    factor : ndarray of float
+        The factor per row (1 where the step does not apply).
+    applies : ndarray of bool
+        Rows the step applies to.
+    value : ndarray
+        The input looked up: a number, or a code into ``levels``.
+    levels : tuple of str, optional
+        Names of the codes in ``value``.
+    unit : str
+        Unit of a numeric ``value`` in worksheets.
+    """
+
+    key: str
+    label: Label
+    table: str
+    factor: np.ndarray
+    applies: np.ndarray
+    value: np.ndarray
+    levels: tuple[str, ...] | None = None
+    unit: str = ""
+
+    def shown(self, i: int):
+        """The input of row ``i`` as a worksheet shows it."""
+        v = self.value[i]
+        if self.levels is not None:
+            return self.levels[int(v)] if 0 <= v < len(self.levels) else ""
+        if self.unit:
+            return f"{v:g} {self.unit}"
+        return float(v)
+
+
+class Inputs:
+    """A frame's profile columns, each parsed on first use and kept.
+
+    Problems found while parsing go to ``problems``; parsed arrays are cached, so a column
+    read by several tables is parsed (and reported) once.
+    """
+
+    def __init__(self, frame: pd.DataFrame, problems: Problems):
+        self.frame, self.problems, self.n = frame, problems, len(frame)
+        self.cache: dict[tuple, object] = {}
+
+    def column(self, name: str):
+        """The raw column: :class:`Encoded` for text, the Series otherwise, None if absent."""
+        key = ("col", name)
+        if key not in self.cache:
+            values = self.frame.get(name)
+            if values is not None and is_text(values) and not (
+                    name == "extensions" and values.dtype == object):  # lists are unhashable
+                values = encode(values)
+            self.cache[key] = values
+        return self.cache[key]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Finite numbers >= 0 (NaN where absent); whole numbers for counts."""
+        key = ("num", name)
+        if key not in self.cache:
+            self.cache[key] = numbers(self.column(name), name, self.problems, n=self.n,
+                                      integer=FIELDS[name].kind == "count")
+        return self.cache[key]
+
+    def absent(self, name: str) -> np.ndarray:
+        key = ("absent", name)
+        if key not in self.cache:
+            self.cache[key] = absent(self.column(name), self.n)
+        return self.cache[key]
+
+    def flag(self, name: str) -> np.ndarray:
+        key = ("flag", name)
+        if key not in self.cache:
+            self.cache[key] = flags(self.column(name), name, self.problems, n=self.n)
+        return self.cache[key]
+
+    def codes(self, name: str, levels: list[str]) -> np.ndarray:
+        """Level codes; MISSING where absent, INVALID where not a level (not reported here:
+        a value may be a level of one sector's table and not of another's)."""
+        key = ("cat", name, tuple(levels))
+        if key not in self.cache:
+            if name == "worst_accident_grade":
+                codes = self._worst_grade(levels)
+            elif variable_kind(name) == "flag":
+                raw = self.flag(name)
+                lookup = np.array([levels.index("false"), levels.index("true"), MISSING])
+                codes = lookup[np.where(raw == MISSING, 2, raw)]
+            else:
+                codes = categories(self.column(name), name, levels, None, n=self.n)
+            self.cache[key] = codes
+        return self.cache[key]
+
+    def check_the_rest(self) -> None:
+        """Validate numeric and true/false columns no table read, so no garbage passes."""
+        for name in self.frame.columns:
+            kind = FIELDS[name].kind
+            if kind in ("number", "count"):
+                self.numeric(name)
+            elif kind == "flag":
+                self.flag(name)
+
+    def raw_values(self, name: str, rows: np.ndarray) -> list:
+        """The distinct raw values of a column at ``rows`` (for messages)."""
+        col = self.column(name)
+        if isinstance(col, Encoded):
+            return [col.uniques[c] for c in np.unique(col.codes[rows]) if c >= 0]
+        return list(pd.unique(col.to_numpy()[rows]))
+
+    def _worst_grade(self, levels: list[str]) -> np.ndarray:
+        worst = np.zeros(self.n, dtype=np.int64)  # index into WORST_GRADE_LEVELS
+        for g, grade in enumerate(ACCIDENT_GRADES, start=1):
+            counts = self.numeric(f"accidents_{grade}")
+            worst[np.nan_to_num(counts) > 0] = g
+        lookup = np.array([levels.index(lvl) for lvl in WORST_GRADE_LEVELS])
+        return lookup[worst]
+
+
+def in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
+    """Rows whose sector is in ``sectors`` (None: every sector)."""
+    if sectors is None:
+        return s_code >= 0
+    mask = np.zeros(len(book.sectors) + 1, dtype=bool)  # the extra slot: no sector
+    for s in sectors:
+        mask[list(book.sectors).index(s)] = True
+    return mask[s_code]
+
+
+def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: np.ndarray,
+               inputs: Inputs) -> Step:
+    """Look one factor table up for every row (factor 1 where it does not apply)."""
+    applies = in_sectors(table.sectors, book, s_code)
+    problems = inputs.problems
+    if table.levels is not None:
+        levels = list(table.levels)
+        codes = inputs.codes(table.variable, levels)
+        invalid = applies & (codes == INVALID)
+        if invalid.any():
+            for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
+                rows = invalid & _equals(inputs.column(table.variable), value)
+                problems.add(rows, table.variable, f"{show_value(value)} is not a level of "
+                             f"table {path}; use one of: " + ", ".join(levels))
+        if table.default is not None:
+            codes = np.where(codes == MISSING, levels.index(table.default), codes)
+        else:
+            problems.add(applies & (codes == MISSING), table.variable,
+                         f"is required for this sector (table {path}); use one of: "
+                         + ", ".join(levels))
+        codes = np.where(applies & (codes >= 0), codes, len(levels))
+        factors = np.array([lvl.factor for lvl in table.levels.values()] + [1.0])
+        return Step(key, table.label, path, factors[codes], applies, codes, tuple(levels))
+    values = inputs.numeric(table.variable)
+    if table.variable in CLEAN_RECORD:
+        values = np.where(np.isnan(values), 0.0, values)  # no record means none
+    return band_step(key, table.label, path, table.bands, table.closed or "left", values,
+                     applies, table.variable, problems, inputs.absent(table.variable))
+
+
+def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,
+              values: np.ndarray, applies: np.ndarray, variable: str, problems: Problems,
+              missing_input: np.ndarray | None = None, unit: str = "") -> Step:
+    """Look ``values`` up in contiguous bands; the first band's lower end always counts.
+
+    NaN values are not looked up; they are reported as missing where ``missing_input``
+    (default: wherever NaN) says the profile left the field out, since a bad value has
+    already been reported by the parser.
+    """
+    lowers = [b.lower for b in bands]
+    top = bands[-1].upper
+    # few bands: one comparison per edge beats a binary search over a million rows
+    idx = np.zeros(len(values), dtype=np.int64)
+    for edge in lowers[1:]:
+        idx += (values >= edge) if closed == "left" else (values > edge)
+    missing = np.isnan(values)
+    reported = missing if missing_input is None else missing & missing_input
+    problems.add(applies & reported, variable, f"is required for this sector (table {path})")
+    above = np.zeros(len(values), dtype=bool) if top is None else (
+        values >= top if closed == "left" else values > top)
+    out_of_range = applies & ~missing & ((values < lowers[0]) | above)
+    if out_of_range.any():
+        problems.add(out_of_range, variable, f"is outside the bands of table {path} "
+                     f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
+    factors = np.array([b.factor for b in bands] + [1.0])
+    idx = np.where(applies & ~missing, idx, len(bands))
+    return Step(key, label, path, factors[idx], applies, values, None, unit)
+
+
+def _equals(column, value) -> np.ndarray:
+    if isinstance(column, Encoded):
+        where = [i for i, u in enumerate(column.uniques) if u is value or u == value]
+        return np.isin(column.codes, where)
+    return column.to_numpy() == value
