@@ -173,8 +173,9 @@ def renew(profile: Mapping[str, Any],
     key = pid if pid is not None else "<profile>"
     frame = pd.DataFrame({k: [v] for k, v in {**profile, "id": key}.items()})
     events = _as_frame(events)
-    if "policy" not in events.columns and len(events):
-        events = events.assign(policy=key)
+    if len(events):  # one enterprise's events need not name it
+        policy = events["policy"] if "policy" in events.columns else pd.Series(np.nan, events.index)
+        events = events.assign(policy=policy.astype(object).where(policy.notna(), key))
     new, changes = _next_profiles(frame, events, single=True)
     if pid is None:
         changes = changes.assign(policy=None)
@@ -261,7 +262,9 @@ def renew_portfolio(policies: pd.DataFrame, events: pd.DataFrame | None,
         ``premium_before`` (yuan: last year's profiles rated the same way) and
         ``premium_change`` (ratio ``premium / premium_before``) after ``premium``.
     """
-    new, _ = next_profiles(policies, events)
+    if not isinstance(policies, pd.DataFrame):
+        raise ProfileError("policies", f"expected a DataFrame, got {type(policies).__name__}")
+    new, _ = _next_profiles(policies, _as_frame(events), changes=False)
     before = rate_portfolio(policies, book)
     after = rate_portfolio(new, book)
     after.insert(1, "premium_before", before.premium)
@@ -303,14 +306,15 @@ def next_profiles(policies: pd.DataFrame,
     return _next_profiles(policies, _as_frame(events))
 
 
-def _next_profiles(policies: pd.DataFrame, events: pd.DataFrame, *, single: bool = False):
+def _next_profiles(policies: pd.DataFrame, events: pd.DataFrame, *, single: bool = False,
+                   changes: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`next_profiles`; ``single``: errors name the field only (one profile);
+    ``changes=False`` skips the changes frame (None), which rating alone does not need."""
     before = _read_policies(policies, single)
     parsed = _read_events(events, before)
-    n = len(policies)
-    record = _aggregate(parsed, n)
-    after = _roll(before, record)
+    after = _roll(before, _aggregate(parsed, len(policies)))
     out = _write(policies, before, after)
-    return out, _changes(policies, before, after, parsed)
+    return out, _changes(policies, before, after, parsed) if changes else None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -344,18 +348,27 @@ def _read_policies(policies: pd.DataFrame, single: bool) -> dict[str, np.ndarray
         record[name] = _level_text(col(name), n)
     flag = flags(col("blacklisted"), "blacklisted", problems, n=n)
     record["blacklisted"] = np.where(flag == MISSING, None, flag == 1).astype(object)
-    problems.raise_if_any()
+    try:
+        problems.raise_if_any()
+    except ProfileError as exc:
+        raise ProfileError(exc.field, exc.reason, row=_plain(exc.row)) from None
     return record
 
 
+def _plain(label: object) -> object:
+    """A row label as the user wrote it: 3, not np.int64(3), in messages."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _keys(values: pd.Series) -> np.ndarray:
-    """Ids as match keys: text stripped, whole numbers as text (CSV may read ids as numbers);
-    None where missing. Done once per distinct id."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    keys = [str(int(u)) if isinstance(u, (int, float, np.integer, np.floating))
-            and not isinstance(u, (bool, np.bool_)) and float(u).is_integer()
-            else str(u).strip() for u in uniques]
-    return np.array(keys + [None], dtype=object)[codes]
+    """Ids as match keys: text, stripped, whole numbers without a decimal point (a CSV file
+    may read one frame's ids as numbers and the other's as text); None where missing."""
+    present = values.notna().to_numpy()
+    if pd.api.types.is_float_dtype(values.dtype) and (
+            values[present] == np.floor(values[present])).all():
+        values = values.astype("Int64")  # 17.0 -> 17
+    text = values.astype(str).str.strip().to_numpy(dtype=object)
+    return np.where(present, text, None)
 
 
 def _level_text(values: pd.Series | None, n: int) -> np.ndarray:
@@ -426,7 +439,7 @@ def _read_events(events: pd.DataFrame, policies: dict[str, np.ndarray]) -> pd.Da
     try:
         problems.raise_if_any()
     except ProfileError as exc:
-        raise EventError(exc.field, exc.reason, row=exc.row) from None
+        raise EventError(exc.field, exc.reason, row=_plain(exc.row)) from None
 
     parsed = pd.DataFrame({
         "pos": pos, "date": day, "kind": kind, "grade": grade,
@@ -574,7 +587,7 @@ def _aggregate(parsed: pd.DataFrame, n: int) -> pd.DataFrame:
     record = counted.groupby("pos").agg(**spec, deaths=("deaths", "sum"),
                                         major_hazards_unrectified=("unrectified", "sum"),
                                         broke=("broke", "any"))
-    record = record.reindex(range(n), fill_value=0).astype(np.int64)
+    record = record.astype(np.int64).reindex(range(n), fill_value=0)
     # the latest event of each kind sets its field; parsed is sorted by (pos, date), stably
     for kind, column in (("standardisation", "standardisation"), ("honour", "honour"),
                          ("blacklist", "status")):
@@ -651,14 +664,17 @@ def _write(policies: pd.DataFrame, before: dict[str, np.ndarray],
             out[name] = np.where(changed, values, policies[name].to_numpy(dtype=object))
         elif changed.any():
             out[name] = values
-        if name == "blacklisted" and name in out.columns and out[name].notna().all():
-            out[name] = out[name].astype(bool)
+        if (name in out.columns and out[name].notna().all()
+                and pd.api.types.infer_dtype(out[name]) == "boolean"):
+            out[name] = out[name].astype(bool)  # all true/false (not "false" text): a flag column
     return out
 
 
 def _date_column(days: np.ndarray, like: pd.Series) -> pd.Series | np.ndarray:
     """Dates written as the input wrote them: datetimes stay datetimes, dates stay dates,
     anything else becomes YYYY-MM-DD text (None where NaT)."""
+    if isinstance(like.dtype, pd.DatetimeTZDtype):
+        return pd.Series(days, index=like.index).dt.tz_localize(like.dt.tz)
     if pd.api.types.is_datetime64_any_dtype(like.dtype):
         return pd.Series(days, index=like.index).astype(like.dtype)
     first = like.dropna()
@@ -735,5 +751,17 @@ def _event_reasons(parsed: pd.DataFrame) -> pd.DataFrame:
                 ("blacklisted", kind == _K["blacklist"])]
     long = pd.concat([parsed.loc[mask, ["pos", "text"]].assign(field=name)
                       for name, mask in bearing], ignore_index=True)
-    return (long.groupby(["pos", "field"], sort=False).text.agg("; ".join)
-            .rename("reason").reset_index())
+    grouped = long.groupby(["pos", "field"], sort=False)
+    group, rank = grouped.ngroup().to_numpy(), grouped.cumcount().to_numpy()
+    text = long.text.to_numpy(dtype=object)
+    # "; ".join per group without a Python call per group: append the r-th event of every
+    # group at once, for r = 0, 1, ... (a few rounds: a policy year has few events)
+    reason = np.empty(grouped.ngroups, dtype=object)
+    first = rank == 0
+    reason[group[first]] = text[first]
+    for r in range(1, int(rank.max(initial=0)) + 1):
+        nth = rank == r
+        reason[group[nth]] = reason[group[nth]] + "; " + text[nth]
+    keys = long.loc[first, ["pos", "field"]].to_numpy()
+    return pd.DataFrame({"pos": keys[:, 0].astype(np.int64), "field": keys[:, 1],
+                         "reason": reason[group[first]]})

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
+import pandas as pd
 
 _TRUST = 256 * np.finfo(np.float64).eps
 """Relative error bound of a chain of a few dozen float operations."""
@@ -24,8 +25,12 @@ def exact(values: np.ndarray) -> np.ndarray:
 
     Inputs to the rating are decimal literals (rate-book factors, exposures); the shortest
     repr of their float is that literal, so this recovers the number a person wrote down.
+    Each distinct value is converted once (factor columns hold few).
     """
-    return np.array([Decimal(repr(float(v))) for v in values], dtype=object)
+    codes, uniques = pd.factorize(np.asarray(values, dtype=np.float64))
+    twins = np.array([Decimal(repr(float(v))) for v in uniques] + [Decimal("NaN")],
+                     dtype=object)
+    return twins[codes]
 
 
 def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -58,14 +63,23 @@ def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> 
 
 
 def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """``total × share`` rounded half-up to the fen, exactly (int64 fen)."""
-    amount = total_fen.astype(np.float64) * share / 100.0
+    """``total × share`` rounded half-up to the fen, exactly (int64 fen).
 
-    def exact_rows(rows: np.ndarray) -> np.ndarray:
-        return np.array([Decimal(int(t)) * Decimal(repr(float(s))) / 100
-                         for t, s in zip(total_fen[rows], share[rows])], dtype=object)
-
-    return to_fen(amount, exact_rows)
+    A share is a decimal literal, i.e. a fraction num / den with den a power of ten; for each
+    distinct share the rounding is done in integers, ``(2 × total × num + den) // (2 × den)``,
+    in int64 where that cannot overflow and with Python integers where it could.
+    """
+    total_fen = np.asarray(total_fen, dtype=np.int64)
+    share = np.broadcast_to(np.asarray(share, dtype=np.float64), total_fen.shape)
+    codes, uniques = pd.factorize(share)
+    ratios = [Decimal(repr(float(v))).as_integer_ratio() for v in uniques]
+    biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
+    if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
+        num = np.array([r[0] for r in ratios], dtype=np.int64)[codes]
+        den = np.array([r[1] for r in ratios], dtype=np.int64)[codes]
+        return (2 * total_fen * num + den) // (2 * den)
+    return np.array([(2 * int(t) * ratios[c][0] + ratios[c][1]) // (2 * ratios[c][1])
+                     for t, c in zip(total_fen, codes)], dtype=np.int64)
 
 
 def split_by_shares(total_fen: np.ndarray, shares: list[float]) -> np.ndarray:

@@ -375,29 +375,19 @@ def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(expiry) | np.isnat(inception), 0, months)
 
 
-def _per_date(rate_date: np.ndarray, value, missing) -> np.ndarray:
-    """``value(date)`` for each distinct date, spread over the rows (``missing`` for NaT)."""
-    codes, uniq = pd.factorize(rate_date, use_na_sentinel=True)
-    per = [value(d.astype("datetime64[D]").astype(dt.date)) for d in np.asarray(uniq)]
-    return np.array(per + [missing], dtype=object)[codes]
-
-
 def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems):
+    """The per-person floor of each row, computed once per distinct date."""
     floors: dict[dt.date, LimitFloor] = {}
-
-    def floor_on(day: dt.date):
+    codes, uniq = pd.factorize(rate_date, use_na_sentinel=True)
+    amounts = np.full(len(uniq) + 1, np.nan)  # the last slot: no date
+    for k, d in enumerate(np.asarray(uniq)):
+        day = d.astype("datetime64[D]").astype(dt.date)
         try:
             floors[day] = per_person_floor(book, day)
+            amounts[k] = floors[day].amount
         except LookupError as exc:
-            return str(exc)
-        return floors[day].amount
-
-    found = _per_date(rate_date, floor_on, np.nan)
-    failed = np.array([isinstance(v, str) for v in found], dtype=bool) if len(found) else \
-        np.zeros(0, dtype=bool)
-    for reason in set(found[failed]):
-        problems.add(found == reason, "inception_date", reason)
-    return floors, np.where(failed, np.nan, found).astype(np.float64)
+            problems.add(codes == k, "inception_date", str(exc))
+    return floors, amounts[codes]
 
 
 def _commission_caps(book: RateBook, rate_date: np.ndarray) -> np.ndarray:

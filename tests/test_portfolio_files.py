@@ -26,7 +26,8 @@ pa = pytest.importorskip("pyarrow")
 import pyarrow.parquet as pq  # noqa: E402
 
 from rating import ProfileError, RatingError, rate_portfolio  # noqa: E402
-from rating.files import RATED_PREFIX, StderrProgress, Summary, rate_file, stderr_progress  # noqa: E402
+from rating.files import (RATED_PREFIX, StderrProgress, Summary, rate_file,  # noqa: E402
+                          stderr_progress)
 from rating.portfolio import RESULT_COLUMNS  # noqa: E402
 
 COLUMNS = ["id", "jurisdiction", "sector", "subsector", "product", "scale", "headcount",
@@ -355,7 +356,8 @@ def test_stderr_progress_line(tmp_path):
     assert "rating: 16 rows" in text and "rating: 20 rows" in text
     # one chunk: nothing; not a terminal: nothing
     stream = io.StringIO()
-    rate_file(tmp_path / "book.csv", tmp_path / "a.csv", progress=stderr_progress(stream, enabled=True))
+    rate_file(tmp_path / "book.csv", tmp_path / "a.csv",
+              progress=stderr_progress(stream, enabled=True))
     assert stream.getvalue() == ""
     quiet = StderrProgress(io.StringIO())
     assert not quiet.enabled
@@ -365,3 +367,22 @@ def test_stderr_progress_line(tmp_path):
     shown = StderrProgress(io.StringIO(), enabled=True)
     shown(10, 40), shown(20, 40)
     assert "20 rows of 40 (50%)" in shown.stream.getvalue()
+
+
+def test_layout_keeps_the_first_chunks_rating_columns():
+    """Chunks rated on books with different steps: a missing factor column is 1, as
+    rate_portfolio fills it within a frame; a column the first chunk lacks is an error."""
+    from rating.files import _Layout
+
+    layout = _Layout(["sector", "subsector"])
+    first = pd.DataFrame({"premium": [1.0], "subsector": ["general"], "factor_tier.x": [0.9]},
+                         index=[0])
+    assert list(layout.fit(first, 0).columns) == ["premium", "rated_subsector", "factor_tier.x"]
+    second = layout.fit(pd.DataFrame({"subsector": ["general"], "premium": [2.0]}, index=[1]), 1)
+    assert list(second.columns) == ["premium", "rated_subsector", "factor_tier.x"]
+    assert second.loc[1, "factor_tier.x"] == 1.0
+    with pytest.raises(RatingError, match="factor_tier.y"):
+        layout.fit(pd.DataFrame({"premium": [3.0], "factor_tier.y": [1.1]}, index=[2]), 2)
+    clash = _Layout(["subsector", "rated_subsector"])
+    with pytest.raises(RatingError, match="'rated_subsector' clashes"):
+        clash.fit(first, 0)
