@@ -24,6 +24,7 @@ from .claims import COVERAGE_LABELS, load_claims, settle_year
 from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .book.yamlsafe import load_yaml_file
 from .errors import BookError, ProfileError, RatingError
+from .files import rate_file, stderr_progress
 from .profile_fields import FIELDS
 from .quote import Quote, parse_date, quote
 
@@ -109,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.add_argument("--lang", choices=["zh", "en"], default="en")
     st.set_defaults(run=_cmd_settle)
+
+    pf = sub.add_parser("portfolio", help="rate a portfolio file (CSV or Parquet)")
+    pf.add_argument("input", metavar="IN")
+    pf.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="output file (.csv or .parquet); written only if the run succeeds")
+    pf.add_argument("--book", metavar="FILE")
+    pf.add_argument("--date", metavar="YYYY-MM-DD")
+    pf.add_argument("--chunk-rows", type=int, default=200_000, metavar="N")
+    pf.add_argument("--collect-errors", action="store_true",
+                    help="rate the good rows and write the bad ones to OUT.problems.csv")
+    pf.set_defaults(run=_cmd_portfolio)
 
     b = sub.add_parser("books", help="list the shipped rate books")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
@@ -200,6 +212,23 @@ def _width(text: str) -> int:
 def _pad(text: str, width: int, right: bool) -> str:
     gap = " " * (width - _width(text))
     return gap + text if right else text + gap
+
+
+def _cmd_portfolio(args) -> int:
+    if args.chunk_rows < 1:
+        raise ProfileError("--chunk-rows", "must be at least 1")
+    book = load_book(args.book) if args.book else None
+    date = parse_date(args.date, "--date") if args.date else None
+    summary = rate_file(args.input, args.output, book=book, date=date,
+                        chunk_rows=args.chunk_rows,
+                        errors="collect" if args.collect_errors else "raise",
+                        progress=stderr_progress())
+    line = (f"{summary.rows_out:,} rows rated, premium {summary.premium_total:,.2f} CNY, "
+            f"in {summary.seconds:.1f} s -> {summary.dst}")
+    if args.collect_errors:
+        line += f"; {summary.rows_bad:,} bad rows -> {summary.problems_path}"
+    print(line)
+    return 0
 
 
 def _cmd_validate(args) -> int:

@@ -25,8 +25,9 @@ Rules (the floating-rate inputs describe "the policy year before the one being r
 
 - ``accidents_<grade>``: the year's accidents of that grade; ``deaths``: their deaths.
 - ``major_hazards_unrectified``: major hazards found in the year and not rectified by its end.
-  The up-float for hazards left unrectified is 厦应急规〔2022〕2号 二(六) ("对存在重大隐患拒不
-  整改的…可在下一年度上浮保险费率"); a hazard rectified in time raises nothing.
+  The up-float for hazards left unrectified is 厦应急规〔2022〕2号 二(六)
+  ("对存在重大隐患拒不整改的…可在下一年度上浮保险费率"); a hazard rectified in time raises
+  nothing.
 - ``claim_free_years``: last year's count + 1 after a year with no claim and no accident, else
   0. Any claim event breaks the run, whatever its amount: an accident is a claim in waiting.
 - ``standardisation_grade``, ``honour``, ``blacklisted``: the latest event's value (on the same
@@ -191,11 +192,11 @@ def _as_frame(events) -> pd.DataFrame:
         return pd.DataFrame()
     if isinstance(events, pd.DataFrame):
         return events
-    if isinstance(events, Mapping) or not isinstance(events, Sequence):
-        raise EventError("events", "expected a DataFrame or a list of events (mappings), got "
-                         + type(events).__name__)
+    if isinstance(events, (Mapping, str)) or not isinstance(events, Sequence):
+        raise ProfileError("events", "expected a DataFrame or a list of events (mappings), "
+                           f"got {type(events).__name__}")
     if not all(isinstance(e, Mapping) for e in events):
-        raise EventError("events", "each event must be a mapping of fields")
+        raise ProfileError("events", "each event must be a mapping of fields")
     return pd.DataFrame(list(events))
 
 
@@ -207,7 +208,8 @@ def _row_dict(frame: pd.DataFrame, original: Mapping[str, Any], keep_id: bool) -
             value = value.item()
         if name == "id" and not keep_id:
             continue
-        if name not in original and (value is None or (isinstance(value, float) and np.isnan(value))):
+        if name not in original and (value is None or (isinstance(value, float)
+                                                       and np.isnan(value))):
             continue
         out[name] = value
     return out
@@ -363,7 +365,7 @@ def _plain(label: object) -> object:
 def _keys(values: pd.Series) -> np.ndarray:
     """Ids as match keys: text, stripped, whole numbers without a decimal point (a CSV file
     may read one frame's ids as numbers and the other's as text); None where missing."""
-    present = values.notna().to_numpy()
+    present = ~absent(values, len(values))
     if pd.api.types.is_float_dtype(values.dtype) and (
             values[present] == np.floor(values[present])).all():
         values = values.astype("Int64")  # 17.0 -> 17
@@ -384,8 +386,9 @@ def _read_events(events: pd.DataFrame, policies: dict[str, np.ndarray]) -> pd.Da
     """Validated events, one row each, sorted by policy position then date (stable).
 
     Columns: ``pos`` (policy row position), ``date``, ``kind`` (code in EVENT_KINDS),
-    ``grade`` (accident grade code), ``deaths``, ``unrectified`` (a major hazard left open),
-    ``standardisation``, ``honour`` (level codes), ``status`` (blacklist code) and ``text``.
+    ``grade`` (accident grade code), ``deaths`` (persons), ``major``, ``unrectified`` (a major
+    hazard left open), ``standardisation``, ``honour`` (level codes), ``status`` (blacklist
+    code), ``amount`` (yuan) and ``event_id``; codes are MISSING where the kind has none.
     """
     unknown = [c for c in events.columns if c not in EVENT_COLUMNS]
     if unknown:
@@ -423,9 +426,10 @@ def _read_events(events: pd.DataFrame, policies: dict[str, np.ndarray]) -> pd.Da
     grade = _accident_grades(col("grade"), measures, is_kind["accident"], problems)
     deaths = measures.deaths.to_numpy()
     amount = numbers(col("amount"), "amount", problems, n=n)
+    cents = amount * 100  # 0.29 × 100 is 28.999999999999996: allow float error, as books do
     problems.add(is_kind["claim"] & ~np.isnan(amount)
-                 & (np.round(amount * 100) != amount * 100), "amount",
-                 "must be whole fen (two decimals at most)")
+                 & (np.abs(cents - np.round(cents)) > 1e-9 + 8 * np.finfo(float).eps * cents),
+                 "amount", "has fractions of a fen; amounts are yuan with at most 2 decimals")
 
     major = _flag(col("major"), "major", is_kind["hazard"], "a hazard event", problems)
     rectified = _flag(col("rectified"), "rectified", is_kind["hazard"] & (major == 1),
@@ -446,9 +450,10 @@ def _read_events(events: pd.DataFrame, policies: dict[str, np.ndarray]) -> pd.Da
         "deaths": np.where(is_kind["accident"], deaths, 0).astype(np.int64),
         "major": major == 1,
         "unrectified": is_kind["hazard"] & (major == 1) & (rectified == 0),
-        "standardisation": std, "honour": honour, "status": status,
+        "standardisation": std, "honour": honour, "status": status, "amount": amount,
+        "event_id": (np.full(n, None, dtype=object) if col("id") is None else
+                     np.where(absent(col("id"), n), None, col("id").astype(str).to_numpy(object))),
     })
-    parsed["text"] = _describe(parsed, col("id"), amount)
     return parsed.sort_values(["pos", "date"], kind="stable", ignore_index=True)
 
 
@@ -459,7 +464,7 @@ def _empty_events() -> pd.DataFrame:
         "deaths": np.zeros(0, np.int64), "major": np.zeros(0, bool),
         "unrectified": np.zeros(0, bool), "standardisation": np.zeros(0, np.int64),
         "honour": np.zeros(0, np.int64), "status": np.zeros(0, np.int64),
-        "text": np.zeros(0, dtype=object)})
+        "amount": np.zeros(0), "event_id": np.zeros(0, dtype=object)})
 
 
 def _levels(values: pd.Series | None, name: str, levels: Sequence[str], needed: np.ndarray,
@@ -549,16 +554,15 @@ def _accident_grades(stated: pd.Series | None, measures: pd.DataFrame, is_accide
     return np.where(stated >= 0, stated, implied)
 
 
-def _describe(parsed: pd.DataFrame, ids: pd.Series | None, amount: np.ndarray) -> np.ndarray:
+def _describe(parsed: pd.DataFrame) -> np.ndarray:
     """One line per event for the reasons, e.g. ``accident 2024-05-10: larger, 2 deaths``."""
-    n = len(parsed)
     kind = parsed.kind.to_numpy()
     name = np.array(EVENT_KINDS, dtype=object)[kind]
     when = np.datetime_as_string(parsed.date.to_numpy().astype("datetime64[D]"), unit="D")
     label = name + " " + when.astype(object)
-    if ids is not None:
-        given = ~absent(ids, n)
-        label = np.where(given, label + " (" + ids.astype(str).to_numpy(dtype=object) + ")", label)
+    ids = parsed.event_id.to_numpy(dtype=object)
+    label = np.where(pd.isna(ids), label, label + " (" + ids.astype(str) + ")")
+    amount = parsed.amount.to_numpy()
     grades = np.array(ACCIDENT_GRADES + ("",), dtype=object)[parsed.grade.to_numpy()]
     deaths = parsed.deaths.to_numpy()
     accident = grades + np.where(deaths > 0, ", " + deaths.astype(str).astype(object)
@@ -698,6 +702,7 @@ _NO_EVENT = {
     "deaths": "no accident deaths in the policy year",
     "major_hazards_unrectified": "no major hazard left unrectified at the end of the policy year",
     "claim_free_years": "no claim and no accident in the policy year",
+    "expiry_date": "same term as the expiring policy",
 }
 
 
@@ -709,17 +714,18 @@ def _changes(policies: pd.DataFrame, before: dict[str, np.ndarray],
     for order, name in enumerate(RECORD_FIELDS):
         old, new = before[name], after[name]
         if name == "expiry_date":
-            old = np.where(np.isnat(before["expiry_given"]), np.datetime64("NaT", "D"),
-                           before["expiry_date"])
+            if name not in policies.columns:
+                continue  # the default term, not written: nothing to show
+            old = before["expiry_given"]
         if name in ("inception_date", "expiry_date"):
             old, new = _iso(old), _iso(new)
-            if name == "expiry_date" and name not in policies.columns:
-                continue
         else:
             old, new = old.astype(object), new.astype(object)
         rows = np.flatnonzero(_differs(old, new))
-        default = {"inception_date": "the day after expiry " + end_text[rows],
-                   "expiry_date": "same term as the expiring policy"}.get(name, _NO_EVENT.get(name, ""))
+        if name == "inception_date":
+            default = "the day after expiry " + end_text[rows]
+        else:
+            default = _NO_EVENT.get(name, "")
         pieces.append(pd.DataFrame({"pos": rows, "order": order, "field": name,
                                     "before": old[rows], "after": new[rows],
                                     "default": default}))
@@ -749,6 +755,8 @@ def _event_reasons(parsed: pd.DataFrame) -> pd.DataFrame:
                 ("standardisation_grade", kind == _K["standardisation"]),
                 ("honour", kind == _K["honour"]),
                 ("blacklisted", kind == _K["blacklist"])]
+    # described once per event, then listed under each field it bears on
+    parsed = parsed.assign(text=_describe(parsed))
     long = pd.concat([parsed.loc[mask, ["pos", "text"]].assign(field=name)
                       for name, mask in bearing], ignore_index=True)
     grouped = long.groupby(["pos", "field"], sort=False)

@@ -32,6 +32,7 @@ from .columns import MISSING, Problems, categories, dates, key_lists
 from .limits import LimitFloor, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .money import exact, share_of, to_fen
+from .policy import coinsurance_codes
 from .profile_fields import EXPOSURE_FIELDS, check_known
 
 MAX_PREMIUM = 1e13
@@ -214,6 +215,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     problems.add(prevention + commission > 1.0, "commission_rate",
                  "prevention share plus commission exceed the premium")
 
+    coinsurance_codes(col("coinsurance"), problems, n)  # validated here, split on output
     inputs.check_the_rest()
     if problems.items and errors == "collect":
         rated = rate_frame(frame.iloc[np.flatnonzero(~problems.bad_rows())], book, date=date)

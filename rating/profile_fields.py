@@ -103,6 +103,9 @@ FIELDS: dict[str, FieldSpec] = {
     "limit_aggregate": FieldSpec("number", "累计责任限额", "annual aggregate limit", "yuan"),
     "extensions": FieldSpec("list", "附加险", "coverage extensions"),
     "commission_rate": FieldSpec("number", "佣金比例", "commission rate"),
+    "insurer": FieldSpec("text", "承保机构", "insurer"),
+    "coinsurance": FieldSpec("text", "共保体份额", "co-insurance shares (insurer:share;...)"),
+    "broker": FieldSpec("text", "保险经纪机构", "broker"),
     "prevention_share": FieldSpec("number", "事故预防费用比例", "prevention fund share"),
 }
 
@@ -130,6 +133,7 @@ WORST_GRADE_LEVELS = ("none",) + ACCIDENT_GRADES
 
 
 NOT_KEYABLE = frozenset({"id", "jurisdiction", "inception_date", "expiry_date", "sector",
+                         "insurer", "coinsurance", "broker",
                          "subsector", "extensions", "per_person_limit", "commission_rate",
                          "prevention_share"} | {n for n in FIELDS if n.startswith("limit_")})
 """Fields that select the book, sub-sector, term, limit factor or split: no table keys on them."""

@@ -15,6 +15,7 @@ from .book import RateBook, find_book, load_book
 from .columns import Problems, dates, iso_date
 from .errors import ProfileError
 from .limits import LimitFloor, LimitSchedule
+from .policy import split_by_insurer
 from .premium import rate_frame
 from .profile_fields import check_known
 from .worksheet import floating_detail, worksheet
@@ -65,6 +66,9 @@ class Quote:
         Prevention fund, commission and the rest.
     schedule : LimitSchedule
         The policy's limits: per person, per accident and aggregate (yuan).
+    insurers : DataFrame
+        Premium, prevention fund and commission by insurer (one row unless co-insured);
+        see :func:`rating.policy.split_by_insurer`.
     book : RateBook
         The rate book itself (labels, tables).
     """
@@ -82,6 +86,7 @@ class Quote:
     floor: LimitFloor
     split: Split
     schedule: LimitSchedule
+    insurers: pd.DataFrame
     book: RateBook = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +114,7 @@ class Quote:
                 "commission_cap": self.split.commission_cap,
             },
             "schedule": self.schedule.as_dict(),
+            "insurers": _records(self.insurers),
             "worksheet": _records(self.worksheet),
             "floating": _records(self.floating),
         }
@@ -170,6 +176,9 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     rated = rate_frame(frame, book, date=date, single=True)
     premium_fen = int(rated.premium_fen[0])
     prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])
+    amounts = pd.DataFrame({"premium": [premium_fen / 100],
+                            "prevention_fund": [prevention / 100],
+                            "commission": [commission / 100]}, index=frame.index)
     day = rated.rate_date[0].astype(dt.date)
     return Quote(
         premium=premium_fen / 100,
@@ -181,6 +190,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         subsector=rated.subsector_keys[rated.subsector_code[0]][1],
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
         schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
+        insurers=split_by_insurer(frame, amounts).drop(columns="row"),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),

@@ -112,3 +112,27 @@ def test_console_script_no_traceback():
                            "--vehicles", "abc"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("rating: error:")
+
+
+def test_portfolio_command(tmp_path, capsys):
+    """Two rows of other/general, 10 persons, large, 2024: 1,458.00 each, 2,916.00 in all."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,jurisdiction,sector,headcount,scale,inception_date\n"
+                   "a,CN-FJ-XM,other,10,large,2024-01-01\n"
+                   "b,CN-FJ-XM,other,10,large,2024-01-01\n", encoding="utf-8")
+    dst = tmp_path / "out.csv"
+    code, out, err = run(capsys, "portfolio", str(src), "-o", str(dst))
+    assert code == 0 and "2 rows rated" in out and "2,916.00" in out
+    import pandas as pd
+    result = pd.read_csv(dst)
+    assert list(result["premium"]) == [1458.0, 1458.0] and list(result["id"]) == ["a", "b"]
+
+
+def test_portfolio_command_bad_row_leaves_no_output(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("jurisdiction,sector,headcount,scale,inception_date\n"
+                   "CN-FJ-XM,other,-10,large,2024-01-01\n", encoding="utf-8")
+    dst = tmp_path / "out.csv"
+    code, out, err = run(capsys, "portfolio", str(src), "-o", str(dst))
+    assert code == 2 and "headcount" in err and err.count("\n") == 1
+    assert not dst.exists()

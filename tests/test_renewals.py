@@ -138,6 +138,10 @@ def test_claim_breaks_the_claim_free_run():
     assert r.profile["claim_free_years"] == 0
     assert r.changes.set_index("field").reason["claim_free_years"] == \
         "claim 2024-12-01: 8000.00 yuan paid"
+    # 0.29 yuan is whole fen although 0.29 × 100 is not exactly 29 in float
+    small = renew(profile, [{"date": "2024-12-01", "kind": "claim", "amount": 0.29, "id": "C-7"}])
+    assert small.changes.set_index("field").reason["claim_free_years"] == \
+        "claim 2024-12-01 (C-7): 0.29 yuan paid"
 
 
 def test_rectified_major_hazard_does_not_raise_the_rate():
@@ -348,6 +352,7 @@ POLICIES = pd.DataFrame([{**OTHER, "id": "A", "headcount": 10, "scale": "medium"
     ({"kind": "accident", "grade": "big"}, "grade", "'big' is not an accident grade"),
     ({"kind": "accident", "grade": "general", "deaths": 3}, "grade", "is below 'larger'"),
     ({"kind": "claim", "amount": -5}, "amount", "must not be negative"),
+    ({"kind": "claim", "amount": 1.234}, "amount", "fractions of a fen"),
     ({"kind": "claim", "deaths": 1}, "deaths", "does not go with a claim event"),
     ({"kind": "hazard"}, "major", "is required"),
     ({"kind": "hazard", "major": True}, "rectified", "is required"),
@@ -375,7 +380,7 @@ def test_bad_event_frames():
                                                "kind": "hazard", "rectifed": True}]))
     with pytest.raises(EventError, match="policy: is required for every event"):
         next_profiles(POLICIES, pd.DataFrame([{"date": "2024-04-01", "kind": "claim"}]))
-    with pytest.raises(EventError, match="list of events"):
+    with pytest.raises(ProfileError, match="list of events"):
         renew(POLICIES.iloc[0].to_dict(), {"kind": "claim"})
 
 
