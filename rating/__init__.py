@@ -5,6 +5,7 @@ The public API is small and pinned by ``tests/test_api.py``.
 
 from .book import RateBook, books, find_book, load_book
 from .errors import BookError, ProfileError, RatingError
+from .experience import Renewal, renew, renew_portfolio
 from .limits import LimitFloor, per_person_floor
 from .portfolio import rate_portfolio
 from .quote import Quote, Split, quote
@@ -16,6 +17,7 @@ __all__ = [
     "Quote",
     "RateBook",
     "RatingError",
+    "Renewal",
     "Split",
     "books",
     "find_book",
@@ -23,6 +25,8 @@ __all__ = [
     "per_person_floor",
     "quote",
     "rate_portfolio",
+    "renew",
+    "renew_portfolio",
 ]
 
 __version__ = "0.1.0"

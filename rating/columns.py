@@ -63,12 +63,16 @@ class Problems:
                                          for k, (p, f, r) in enumerate(self.items))
         if self.single:
             raise ProfileError(field_name, reason)
-        lines = self.table().head(limit)
+        label = self.index[pos]
+        label = label.item() if isinstance(label, np.generic) else label
+        problems = self.table()
+        if len(problems) == 1:
+            raise ProfileError(field_name, reason, row=label)
         more = int(self.bad_rows().sum())
-        detail = "; ".join(f"row {r!r}: {f}: {why}" for r, f, why in lines.itertuples(index=False))
-        suffix = f" ({more} bad rows in all)" if more > 1 else ""
-        raise ProfileError(field_name, f"{reason}. Problems: {detail}{suffix}",
-                           row=self.index[pos])
+        detail = "; ".join(f"row {show_value(r)}: {f}: {why}"
+                           for r, f, why in problems.iloc[1:limit].itertuples(index=False))
+        raise ProfileError(field_name, f"{reason}; also {detail}"
+                           + (f" ({more} bad rows in all)" if more > 1 else ""), row=label)
 
 
 MAX_NUMBER = 1e12

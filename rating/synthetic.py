@@ -17,6 +17,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .book import RateBook, find_book, national_rules
 from .limits import per_person_floor
@@ -116,6 +118,8 @@ HAZARD_RATE = 0.015
 """Poisson mean of major hazards left unrectified per enterprise."""
 CLAIM_FREE_P = 0.35
 """Geometric parameter of claim-free years for enterprises without an accident (mean ~2)."""
+MAX_CLAIM_FREE = 8
+"""Claim-free years are cut at the age of the scheme (Xiamen's cover dates from ~2016)."""
 STANDARDISATION = {"none": 0.55, "grade_3": 0.3, "grade_2": 0.12, "grade_1": 0.03}
 HONOUR = {"none": 0.93, "city": 0.05, "provincial": 0.02}
 BLACKLIST_SHARE = 0.005
@@ -196,7 +200,7 @@ def synthetic_portfolio(n: int, seed: int = 0, book: RateBook | None = None) -> 
       ``SECTOR_RISK``; general 2%, larger 0.1%, major 0.01%, especially major 0.001% per
       enterprise before the sector multiplier), deaths consistent with the grades
       (``DEATHS_PER_ACCIDENT``), unrectified major hazards Poisson(0.015), claim-free years
-      geometric (0 after an accident), standardisation mostly none, honours rare, 0.5%
+      geometric, at most 8 (0 after an accident), standardisation mostly none, honours rare, 0.5%
       blacklisted.
     - **Policy**: inception uniform over 2023-2026 with 10% on 1 January; short-term
       cover for seasonal fishery and fireworks retail, 3% elsewhere; construction states a
@@ -217,7 +221,7 @@ def synthetic_portfolio(n: int, seed: int = 0, book: RateBook | None = None) -> 
 
     columns: dict[str, object] = {
         "id": _ids("P", n),
-        "jurisdiction": np.full(n, book.jurisdiction, dtype=object),
+        "jurisdiction": _text([book.jurisdiction], np.zeros(n, dtype=np.int64)),
         "sector": _text(sectors, sector),
         # a sector with one sub-sector needs none: exports leave it blank
         "subsector": _text([ss if len(book.sectors[s].subsectors) > 1 else None
@@ -241,33 +245,44 @@ def _draw(rng: np.random.Generator, weights, n: int) -> np.ndarray:
     return rng.choice(len(p), size=n, p=p / p.sum())
 
 
-def _text(labels, codes: np.ndarray) -> np.ndarray:
-    """Object array of ``labels[code]``; NaN for code -1 or a None label (a blank cell)."""
-    table = np.array([np.nan if x is None else x for x in labels] + [np.nan], dtype=object)
-    return table[np.where(codes < 0, len(labels), codes)]
+def _text(labels, codes: np.ndarray):
+    """The text column ``labels[code]``, blank (NaN) for code -1 or a None label.
+
+    Built as an Arrow dictionary array and decoded in C++: converting a million Python
+    strings one by one would be most of the generator's time.
+    """
+    blank = np.array([x is None for x in labels] + [True])[np.where(codes < 0, len(labels),
+                                                                    codes)]
+    indices = pa.array(np.where(blank, 0, codes), mask=blank)
+    dictionary = pa.array(["" if x is None else str(x) for x in labels] or [""], pa.string())
+    return _as_column(pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode())
 
 
-def _ids(prefix: str, n: int) -> np.ndarray:
-    """Identifiers ``P0000001``...: digits assembled as bytes, no per-row formatting."""
-    width = max(7, len(str(n)))
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    digits = (numbers[:, None] // 10 ** np.arange(width - 1, -1, -1)) % 10
-    raw = (digits + ord("0")).astype(np.uint8)
-    body = np.ascontiguousarray(raw).view(f"S{width}").ravel()
-    return np.char.add(prefix, body.astype(f"U{width}")).astype(object)
-
-
-def _date_text(days: np.ndarray) -> np.ndarray:
-    """``YYYY-MM-DD`` text (NaN for NaT), formatting each distinct day once."""
-    out = np.full(len(days), np.nan, dtype=object)
-    ok = ~np.isnat(days)
-    if ok.any():
-        ordinal = days[ok].astype(np.int64)
-        lo = ordinal.min()
-        calendar = np.datetime_as_string(np.arange(lo, ordinal.max() + 1)
-                                         .astype("datetime64[D]")).astype(object)
-        out[ok] = calendar[ordinal - lo]
+def _as_column(values: pa.Array):
+    """An Arrow string array as the column ``pd.read_csv`` gives: pandas' default string
+    dtype (Arrow-backed ``str`` on pandas 3), or objects with NaN blanks before it."""
+    dtype = pd.Series(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype):
+        return pd.array(values, dtype=dtype)
+    out = values.to_numpy(zero_copy_only=False).astype(object)
+    out[pd.isna(out)] = np.nan
     return out
+
+
+def _ids(prefix: str, n: int):
+    """Identifiers ``P0000001``, ..., zero-padded to a common width."""
+    width = max(7, len(str(n)))
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0")
+    return _as_column(pc.binary_join_element_wise(prefix, digits, ""))
+
+
+def _date_text(days: np.ndarray):
+    """``YYYY-MM-DD`` text (blank for NaT), formatting each calendar day once."""
+    ok = ~np.isnat(days)
+    ordinal = days.astype(np.int64)
+    lo, hi = (ordinal[ok].min(), ordinal[ok].max()) if ok.any() else (0, 0)
+    calendar = np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]"))
+    return _text(calendar.tolist(), np.where(ok, ordinal - lo, -1))
 
 
 def _inception(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -342,10 +357,9 @@ def _tiers(rng, book: RateBook, sector: np.ndarray, headcount) -> dict[str, np.n
     for name, table in book.tiers.items():
         if table.levels is None:  # banded tiers key on exposures already drawn
             continue
+        # tables on one variable for disjoint sectors (production_mode) share its column
         levels = levels_of.setdefault(table.variable, [])
-        offset = len(levels)
-        new = [lvl for lvl in table.levels if lvl not in levels]
-        levels.extend(new)
+        levels.extend(lvl for lvl in table.levels if lvl not in levels)
         weights = LEVEL_WEIGHTS.get(name, {})
         drawn = _draw(rng, [weights.get(lvl, 0.05) for lvl in table.levels], n)
         local = np.array([levels.index(lvl) for lvl in table.levels])[drawn]
@@ -359,7 +373,6 @@ def _tiers(rng, book: RateBook, sector: np.ndarray, headcount) -> dict[str, np.n
             np.isin(sector, [sectors.index(s) for s in table.sectors])
         col = codes.setdefault(table.variable, np.full(n, -1, dtype=np.int64))
         col[applies] = local[applies]
-        del offset
     return {var: _text(levels_of[var], c) for var, c in codes.items()}
 
 
@@ -393,7 +406,8 @@ def _history(rng, sectors: list[str], sector: np.ndarray) -> dict[str, np.ndarra
         deaths += count * per
     out["deaths"] = deaths
     out["major_hazards_unrectified"] = rng.poisson(HAZARD_RATE, size=n)
-    out["claim_free_years"] = np.where(any_accident, 0, rng.geometric(CLAIM_FREE_P, size=n) - 1)
+    clean = np.minimum(rng.geometric(CLAIM_FREE_P, size=n) - 1, MAX_CLAIM_FREE)
+    out["claim_free_years"] = np.where(any_accident, 0, clean)
     grade = _draw(rng, list(STANDARDISATION.values()), n)
     grade = np.where((grade == 0) & (rng.random(n) < BLANK_DEFAULT), -1, grade)
     out["standardisation_grade"] = _text(list(STANDARDISATION), grade)
