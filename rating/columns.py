@@ -201,7 +201,7 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
     problems.add(finite & (out < 0), field_name, "must not be negative")
     problems.add(finite & (out > MAX_NUMBER), field_name, f"must be at most {MAX_NUMBER:g}")
-    if integer:
+    if integer and not pd.api.types.is_integer_dtype(getattr(values, "dtype", None)):
         problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
     out[present & (~finite | (out > MAX_NUMBER) | (out < 0))] = np.nan
     return out

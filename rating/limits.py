@@ -200,7 +200,7 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
         if rule.amount is not None:
             default = np.full(n, round(rule.amount * 100), dtype=np.int64)
         else:
-            default = share_of(per_person_fen, np.full(n, rule.ratio))
+            default = share_of(per_person_fen, rule.ratio)
         given = overrides.get(key)
         if given is not None:
             default = np.where(np.isnan(given), default,

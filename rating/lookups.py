@@ -56,6 +56,8 @@ class Step:
 
     def shown(self, i: int):
         """The input of row ``i`` as a worksheet shows it."""
+        if not self.applies[i]:
+            return ""
         v = self.value[i]
         if self.levels is not None:
             return self.levels[int(v)] if 0 <= v < len(self.levels) else ""
@@ -165,21 +167,24 @@ def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: 
     if table.levels is not None:
         levels = list(table.levels)
         codes = inputs.codes(table.variable, levels)
-        invalid = applies & (codes == INVALID)
-        if invalid.any():
-            for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
-                rows = invalid & _equals(inputs.column(table.variable), value)
-                problems.add(rows, table.variable, f"{show_value(value)} is not a level of "
-                             f"table {path}; use one of: " + ", ".join(levels))
-        if table.default is not None:
-            codes = np.where(codes == MISSING, levels.index(table.default), codes)
-        else:
-            problems.add(applies & (codes == MISSING), table.variable,
-                         f"is required for this sector (table {path}); use one of: "
-                         + ", ".join(levels))
-        codes = np.where(applies & (codes >= 0), codes, len(levels))
-        factors = np.array([lvl.factor for lvl in table.levels.values()] + [1.0])
-        return Step(key, table.label, path, factors[codes], applies, codes, tuple(levels))
+        if codes.min(initial=0) < 0:  # some rows missing or invalid: check those only
+            invalid = applies & (codes == INVALID)
+            if invalid.any():
+                for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
+                    rows = invalid & _equals(inputs.column(table.variable), value)
+                    problems.add(rows, table.variable, f"{show_value(value)} is not a level "
+                                 f"of table {path}; use one of: " + ", ".join(levels))
+            if table.default is None:
+                problems.add(applies & (codes == MISSING), table.variable,
+                             f"is required for this sector (table {path}); use one of: "
+                             + ", ".join(levels))
+        # codes run from INVALID (-2) up: shift by 2 to index a table of level positions, in
+        # which a missing value takes the default (or, when reported above, anything)
+        default = levels.index(table.default) if table.default is not None else 0
+        position = np.array([default, default, *range(len(levels))])[codes + 2]
+        factors = np.array([lvl.factor for lvl in table.levels.values()])
+        factor = np.where(applies, factors[position], 1.0)
+        return Step(key, table.label, path, factor, applies, position, tuple(levels))
     values = inputs.numeric(table.variable)
     if table.variable in CLEAN_RECORD:
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
@@ -199,7 +204,7 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     lowers = [b.lower for b in bands]
     top = bands[-1].upper
     # few bands: one comparison per edge beats a binary search over a million rows
-    idx = np.zeros(len(values), dtype=np.int64)
+    idx = np.zeros(len(values), dtype=np.int8 if len(bands) < 100 else np.int64)
     for edge in lowers[1:]:
         idx += (values >= edge) if closed == "left" else (values > edge)
     missing = np.isnan(values)
@@ -211,9 +216,10 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     if out_of_range.any():
         problems.add(out_of_range, variable, f"is outside the bands of table {path} "
                      f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
-    factors = np.array([b.factor for b in bands] + [1.0])
-    idx = np.where(applies & ~missing, idx, len(bands))
-    return Step(key, label, path, factors[idx], applies, values, None, unit)
+    factors = np.array([b.factor for b in bands])
+    # a missing value where the table applies has been reported; elsewhere the factor is 1
+    return Step(key, label, path, np.where(applies, factors[idx], 1.0), applies, values, None,
+                unit)
 
 
 def _equals(column, value) -> np.ndarray:

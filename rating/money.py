@@ -70,8 +70,10 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     in int64 where that cannot overflow and with Python integers where it could.
     """
     total_fen = np.asarray(total_fen, dtype=np.int64)
-    share = np.broadcast_to(np.asarray(share, dtype=np.float64), total_fen.shape)
-    codes, uniques = pd.factorize(share)
+    if np.ndim(share) == 0:  # one share for every row
+        codes, uniques = np.zeros(len(total_fen), dtype=np.int64), [float(share)]
+    else:
+        codes, uniques = pd.factorize(np.asarray(share, dtype=np.float64))
     ratios = [Decimal(repr(float(v))).as_integer_ratio() for v in uniques]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):

@@ -368,7 +368,14 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
 
 
 def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
-    """Months from inception to an inclusive expiry date; a started month counts whole."""
+    """Months from inception to an inclusive expiry date; a started month counts whole
+    (0 where either date is missing)."""
+    given = ~np.isnat(expiry)
+    if not given.all():  # most policies give no expiry: compute only for those that do
+        out = np.zeros(len(expiry), dtype=np.int64)
+        if given.any():
+            out[given] = _term_months(inception[given], expiry[given])
+        return out
     mi = inception.astype("datetime64[M]")
     me = expiry.astype("datetime64[M]")
     di = (inception - mi.astype("datetime64[D]")).astype(np.int64)

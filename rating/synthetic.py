@@ -200,8 +200,8 @@ def synthetic_portfolio(n: int, seed: int = 0, book: RateBook | None = None) -> 
       ``SECTOR_RISK``; general 2%, larger 0.1%, major 0.01%, especially major 0.001% per
       enterprise before the sector multiplier), deaths consistent with the grades
       (``DEATHS_PER_ACCIDENT``), unrectified major hazards Poisson(0.015), claim-free years
-      geometric, at most 8 (0 after an accident), standardisation mostly none, honours rare, 0.5%
-      blacklisted.
+      geometric up to 8 (0 after an accident), standardisation mostly none, honours rare,
+      0.5% blacklisted (a true/false column, as ``pd.read_csv`` reads one).
     - **Policy**: inception uniform over 2023-2026 with 10% on 1 January; short-term
       cover for seasonal fishery and fireworks retail, 3% elsewhere; construction states a
       project end 6-36 months on (project term); 25% choose a per-person limit above the
