@@ -17,6 +17,7 @@ Run: ``python benchmarks/portfolio.py [--rows N] [--baseline-rows M] [--seed S] 
 Only the public API is used (``rating.rate_portfolio``, ``rating.quote``, ``rating.books``,
 ``rating.per_person_floor``), plus the generator. The last line printed is one JSON object
 (``rows_per_second``, ``baseline_ratio``, ``peak_memory_mb``, ``quote_latency_ms`` and more).
+Memory figures (``*_mb``) are MiB (2**20 bytes); the 1 GB target is read as 1024 MiB.
 """
 
 from __future__ import annotations
