@@ -91,25 +91,37 @@ def _editions(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
         day_codes, uniq = pd.factorize(when, use_na_sentinel=True)
         days = [d.astype("datetime64[D]").astype(dt.date) for d in uniq]
     problems.add(juris_codes < 0, "jurisdiction", "is required to choose a rate book")
-    chosen: dict[str, list[np.ndarray]] = {}
-    editions: dict[str, RateBook] = {}
-    pair = juris_codes * (len(days) + 1) + day_codes
-    for key in np.unique(pair[(juris_codes >= 0) & (day_codes >= 0)]):
+    # one book look-up per distinct (jurisdiction, date) pair, then one pass over the rows
+    valid = (juris_codes >= 0) & (day_codes >= 0)
+    pair = np.where(valid, juris_codes * (len(days) + 1) + day_codes, -1)
+    keys, inverse = np.unique(pair, return_inverse=True)
+    editions: list[RateBook] = []
+    which = np.full(len(keys), -1, dtype=np.int64)  # key -> index into editions
+    for k, key in enumerate(keys):
+        if key < 0:
+            continue
         j, d = divmod(int(key), len(days) + 1)
-        rows = np.flatnonzero(pair == key)
         try:
             edition = find_book(str(juris[j]), days[d])
         except RatingError as exc:
-            problems.add(pair == key, "jurisdiction", str(exc))
+            problems.add(inverse == k, "jurisdiction", str(exc))
             continue
-        editions[edition.id] = edition
-        chosen.setdefault(edition.id, []).append(rows)
-    return [(np.sort(np.concatenate(chosen[i])), editions[i]) for i in sorted(chosen)]
+        found = next((e for e, b in enumerate(editions) if b is edition), None)
+        if found is None:
+            editions.append(edition)
+            found = len(editions) - 1
+        which[k] = found
+    row_edition = which[inverse]
+    if len(editions) == 1 and (row_edition == 0).all():
+        return [(np.arange(n), editions[0])]
+    return [(np.flatnonzero(row_edition == e), b) for e, b in enumerate(editions)]
 
 
 def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.DataFrame:
     pieces = []
     for rows, rated in parts:
+        names = sorted({ss for _, ss in rated.subsector_keys})
+        name_code = np.array([names.index(ss) for _, ss in rated.subsector_keys])
         columns = {
             "premium": rated.premium_fen / 100,
             "per_person_limit": rated.limit,
@@ -117,8 +129,9 @@ def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.
             "prevention_fund": rated.prevention_fen / 100,
             "commission": rated.commission_fen / 100,
             "net": (rated.premium_fen - rated.prevention_fen - rated.commission_fen) / 100,
-            "rate_book": np.full(len(rows), rated.book.id, dtype=object),
-            "subsector": rated.subsector,
+            "rate_book": pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8),
+                                                   [rated.book.id]),
+            "subsector": pd.Categorical.from_codes(name_code[rated.subsector_code], names),
             "exposure": rated.exposure,
             "base_rate": rated.base_rate,
             "minimum_premium": rated.minimum,
@@ -130,11 +143,16 @@ def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.
         for key, fen in rated.schedule.items():
             if key != "per_person":
                 columns[f"limit_{key}"] = fen / 100
-        pieces.append(pd.DataFrame(columns, index=rows))
+        # copy=False: keep the column arrays as they are instead of consolidating them into
+        # one 2-D block, which would copy the whole result once more
+        pieces.append(pd.DataFrame(columns, index=rows, copy=False))
     if not pieces:
         return pd.DataFrame(columns=RESULT_COLUMNS, index=frame.index[:0])
-    out = pd.concat(pieces).sort_index()
-    factor_cols = [c for c in out.columns if c.startswith(("factor_", "group_"))]
-    out[factor_cols] = out[factor_cols].fillna(1.0)  # a step a row's book does not have
+    if len(pieces) == 1:
+        out = pieces[0]
+    else:
+        out = pd.concat(pieces).sort_index()
+        factor_cols = [c for c in out.columns if c.startswith(("factor_", "group_"))]
+        out[factor_cols] = out[factor_cols].fillna(1.0)  # a step a row's book does not have
     out.index = frame.index[out.index.to_numpy()]
     return out

@@ -190,11 +190,24 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         subsector=rated.subsector_keys[rated.subsector_code[0]][1],
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
         schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
-        insurers=split_by_insurer(frame, amounts).drop(columns="row"),
+        insurers=_insurers(profile, frame, amounts),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
                     _finite_or_none(rated.commission_cap[0])))
+
+
+def _insurers(profile: Mapping[str, Any], frame: pd.DataFrame,
+              amounts: pd.DataFrame) -> pd.DataFrame:
+    if profile.get("coinsurance"):
+        return split_by_insurer(frame, amounts).drop(columns="row")
+    row = amounts.iloc[0]  # a sole insurer takes everything: nothing to split
+    return pd.DataFrame({"insurer": [str(profile.get("insurer") or "")], "lead": [True],
+                         "share": [1.0], "premium": [row["premium"]],
+                         "prevention_fund": [row["prevention_fund"]],
+                         "commission": [row["commission"]],
+                         "net": [round(row["premium"] - row["prevention_fund"]
+                                       - row["commission"], 2)]})
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
