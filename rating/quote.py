@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .columns import Problems, dates, iso_date
 from .errors import ProfileError
 from .limits import LimitFloor, LimitSchedule
 from .policy import split_by_insurer
-from .premium import rate_frame
+from .premium import Rated, rate_frame
 from .profile_fields import check_known
 from .worksheet import floating_detail, worksheet
 
@@ -52,10 +53,9 @@ class Quote:
     ----------
     premium : float
         Yuan, rounded half-up to the fen.
-    worksheet : DataFrame
-        Every step of the calculation (see :func:`rating.worksheet.worksheet`).
-    floating : DataFrame
-        Each floating-factor lookup, its group rule and group factor.
+    worksheet, floating, insurers : DataFrame
+        The calculation step by step, the floating-rate lookups, and the split by insurer
+        (properties, built on first use).
     rate_book_id, rate_book_sha256 : str
         The rate book used and its content hash.
     per_person_limit : float
@@ -66,16 +66,13 @@ class Quote:
         Prevention fund, commission and the rest.
     schedule : LimitSchedule
         The policy's limits: per person, per accident and aggregate (yuan).
-    insurers : DataFrame
-        Premium, prevention fund and commission by insurer (one row unless co-insured);
-        see :func:`rating.policy.split_by_insurer`.
     book : RateBook
         The rate book itself (labels, tables).
+    rated, profile
+        The engine's result and the profile, for the tables built on demand.
     """
 
     premium: float
-    worksheet: pd.DataFrame
-    floating: pd.DataFrame
     rate_book_id: str
     rate_book_sha256: str
     rate_book_status: str
@@ -86,8 +83,26 @@ class Quote:
     floor: LimitFloor
     split: Split
     schedule: LimitSchedule
-    insurers: pd.DataFrame
     book: RateBook = field(repr=False, compare=False)
+    rated: Rated = field(repr=False, compare=False)
+    profile: Mapping[str, Any] = field(repr=False, compare=False)
+
+    # The tables below are built when first looked at: pricing needs none of them, and
+    # building DataFrames costs more than the rating itself.
+    @functools.cached_property
+    def worksheet(self) -> pd.DataFrame:
+        """Every step of the calculation (see :func:`rating.worksheet.worksheet`)."""
+        return worksheet(self.rated, 0)
+
+    @functools.cached_property
+    def floating(self) -> pd.DataFrame:
+        """Each floating-factor lookup, its group rule and group factor."""
+        return floating_detail(self.rated, 0)
+
+    @functools.cached_property
+    def insurers(self) -> pd.DataFrame:
+        """Premium, prevention fund and commission by insurer (one row unless co-insured)."""
+        return _insurers(self.profile, self.split, self.premium)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``rating quote --json`` output)."""
@@ -176,38 +191,27 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     rated = rate_frame(frame, book, date=date, single=True)
     premium_fen = int(rated.premium_fen[0])
     prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])
-    amounts = pd.DataFrame({"premium": [premium_fen / 100],
-                            "prevention_fund": [prevention / 100],
-                            "commission": [commission / 100]}, index=frame.index)
     day = rated.rate_date[0].astype(dt.date)
     return Quote(
         premium=premium_fen / 100,
-        worksheet=worksheet(rated, 0),
-        floating=floating_detail(rated, 0),
         rate_book_id=book.id, rate_book_sha256=book.sha256, rate_book_status=book.status,
         jurisdiction=book.jurisdiction,
         sector=rated.subsector_keys[rated.subsector_code[0]][0],
         subsector=rated.subsector_keys[rated.subsector_code[0]][1],
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
         schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
-        insurers=_insurers(profile, frame, amounts),
+        rated=rated, profile=dict(profile),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
                     _finite_or_none(rated.commission_cap[0])))
 
 
-def _insurers(profile: Mapping[str, Any], frame: pd.DataFrame,
-              amounts: pd.DataFrame) -> pd.DataFrame:
-    if profile.get("coinsurance"):
-        return split_by_insurer(frame, amounts).drop(columns="row")
-    row = amounts.iloc[0]  # a sole insurer takes everything: nothing to split
-    return pd.DataFrame({"insurer": [str(profile.get("insurer") or "")], "lead": [True],
-                         "share": [1.0], "premium": [row["premium"]],
-                         "prevention_fund": [row["prevention_fund"]],
-                         "commission": [row["commission"]],
-                         "net": [round(row["premium"] - row["prevention_fund"]
-                                       - row["commission"], 2)]})
+def _insurers(profile: Mapping[str, Any], split: Split, premium: float) -> pd.DataFrame:
+    amounts = pd.DataFrame({"premium": [premium], "prevention_fund": [split.prevention_fund],
+                            "commission": [split.commission]})
+    frame = pd.DataFrame({k: [profile.get(k)] for k in ("insurer", "coinsurance")})
+    return split_by_insurer(frame, amounts).drop(columns="row")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
