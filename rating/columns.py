@@ -99,8 +99,17 @@ class Encoded:
 
 def encode(values: pd.Series) -> Encoded:
     """Factorise a column (see :class:`Encoded`)."""
+    if len(values) <= 16:  # a quote: a dict beats pandas' hashing machinery by far
+        seen: dict = {}
+        codes = [-1 if _is_na(v) else seen.setdefault(v, len(seen)) for v in values.tolist()]
+        return Encoded(np.array(codes, dtype=np.int64), np.array(list(seen), dtype=object))
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return Encoded(codes, np.asarray(uniques, dtype=object))
+
+
+def _is_na(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, float) and value != value)
 
 
 def _encoded(values) -> Encoded:

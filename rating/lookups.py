@@ -75,13 +75,14 @@ class Inputs:
 
     def __init__(self, frame: pd.DataFrame, problems: Problems):
         self.frame, self.problems, self.n = frame, problems, len(frame)
+        self.columns = frozenset(frame.columns)
         self.cache: dict[tuple, object] = {}
 
     def column(self, name: str):
         """The raw column: :class:`Encoded` for text, the Series otherwise, None if absent."""
         key = ("col", name)
         if key not in self.cache:
-            values = self.frame.get(name)
+            values = self.frame[name] if name in self.columns else None
             if values is not None and is_text(values) and not (
                     name == "extensions" and values.dtype == object):  # lists are unhashable
                 values = encode(values)
