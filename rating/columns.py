@@ -99,6 +99,9 @@ class Encoded:
 
 def encode(values: pd.Series) -> Encoded:
     """Factorise a column (see :class:`Encoded`)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # already factorised: reuse the codes
+        return Encoded(values.cat.codes.to_numpy(dtype=np.int64),
+                       np.asarray(values.cat.categories, dtype=object))
     if len(values) <= 16:  # a quote: a dict beats pandas' hashing machinery by far
         seen: dict = {}
         codes = [-1 if _is_na(v) else seen.setdefault(v, len(seen)) for v in values.tolist()]
@@ -117,9 +120,10 @@ def _encoded(values) -> Encoded:
 
 
 def is_text(values) -> bool:
-    """A column that is parsed by value (text or mixed objects), not as numbers."""
+    """A column that is parsed by value (text, categories or mixed objects), not as numbers."""
     return isinstance(values, Encoded) or values.dtype == object or \
-        pd.api.types.is_string_dtype(values.dtype)
+        pd.api.types.is_string_dtype(values.dtype) or \
+        isinstance(values.dtype, pd.CategoricalDtype)
 
 
 def absent(values, n: int) -> np.ndarray:
