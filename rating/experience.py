@@ -32,8 +32,8 @@ Rules (the floating-rate inputs describe "the policy year before the one being r
   0. Any claim event breaks the run, whatever its amount: an accident is a claim in waiting.
 - ``standardisation_grade``, ``honour``, ``blacklisted``: the latest event's value (on the same
   date, the later row), else unchanged.
-- ``inception_date``: the day after last year's expiry (default expiry: inception + 12 months
-  − 1 day). ``expiry_date``, when given, keeps the term: whole-month terms (annual ones
+- ``inception_date``: the day after last year's expiry (default expiry: the day before the
+  anniversary; from 29 February, 28 February next year). ``expiry_date``, when given, keeps the term: whole-month terms (annual ones
   included) the same number of months, so a leap day does not shift the anniversary; other
   terms the same number of days.
 - Everything else is carried over unchanged.
@@ -342,7 +342,7 @@ def _read_policies(policies: pd.DataFrame, single: bool) -> dict[str, np.ndarray
     problems.add(~np.isnat(given) & (given < start), "expiry_date", "is before inception_date")
     record: dict[str, np.ndarray] = {"key": keys, "inception_date": start, "expiry_given": given,
                                      "expiry_date": np.where(np.isnat(given),
-                                                             _add_months(start, 12) - 1, given)}
+                                                             _year_end(start, 12), given)}
     for name in (*ACCIDENT_FIELDS, "deaths", "major_hazards_unrectified", "claim_free_years"):
         counts = numbers(col(name), name, problems, n=n, integer=True)
         record[name] = np.nan_to_num(counts).astype(np.int64)  # no record means none
@@ -626,14 +626,16 @@ def _latest(codes: np.ndarray, levels: Sequence[str], before: np.ndarray) -> np.
     return np.where(codes == MISSING, before, names[codes])
 
 
-def _add_months(days: np.ndarray, months: np.ndarray | int) -> np.ndarray:
-    """``days`` plus whole months, the day of month clamped to the target month's last day
-    (2024-01-31 + 1 month = 2024-02-29). datetime64[D] in and out; NaT stays NaT."""
-    month = days.astype("datetime64[M]")
-    offset = days - month.astype("datetime64[D]")  # days into the month
+def _year_end(start: np.ndarray, months: np.ndarray | int) -> np.ndarray:
+    """The last day of a term of whole ``months`` from ``start``: the day before its
+    anniversary, where a day the target month lacks falls on the next month's first day
+    (2024-02-29 + 12 months ends 2025-02-28; 2023-03-01 + 12 months ends 2024-02-29)."""
+    month = start.astype("datetime64[M]")
+    offset = start - month.astype("datetime64[D]")
     target = month + np.asarray(months, dtype=np.int64).astype("timedelta64[M]")
-    last = (target + 1).astype("datetime64[D]") - 1
-    return np.minimum(target.astype("datetime64[D]") + offset, last)
+    following = (target + 1).astype("datetime64[D]")
+    anniversary = np.minimum(target.astype("datetime64[D]") + offset, following)
+    return anniversary - 1
 
 
 def _same_term(start: np.ndarray, end: np.ndarray, new_start: np.ndarray) -> np.ndarray:
@@ -643,8 +645,9 @@ def _same_term(start: np.ndarray, end: np.ndarray, new_start: np.ndarray) -> np.
     any other term keeps its number of days.
     """
     months = ((end + 1).astype("datetime64[M]") - start.astype("datetime64[M]")).astype(np.int64)
-    whole = (months > 0) & (_add_months(start, months) - 1 == end)
-    by_months = _add_months(new_start, np.where(whole, months, 0)) - 1
+    months = np.where(_year_end(start, months) == end, months, months - 1)
+    whole = (months > 0) & (_year_end(start, months) == end)
+    by_months = _year_end(new_start, np.where(whole, months, 0))
     return np.where(whole, by_months, new_start + (end - start))
 
 

@@ -413,3 +413,16 @@ def test_bad_policies_name_row_and_field(change, field, words):
 def test_policies_need_ids():
     with pytest.raises(ProfileError, match="id: is required"):
         next_profiles(pd.DataFrame({"inception_date": ["2024-03-01"]}), None)
+
+
+def test_leap_day_policy_renews_for_one_year():
+    """2024-02-29..2025-02-28 is one policy year (12 months by the engine's count: a started
+    month counts whole); its renewal runs 2025-03-01..2026-02-28, again 12 months, and a
+    policy from 2024-02-29 with no expiry covers events up to 2025-02-28."""
+    base = {**OTHER, "headcount": 10, "scale": "medium", "id": "leap"}
+    r = renew({**base, "inception_date": "2024-02-29", "expiry_date": "2025-02-28"})
+    assert (r.profile["inception_date"], r.profile["expiry_date"]) == ("2025-03-01",
+                                                                      "2026-02-28")
+    r = renew({**base, "inception_date": "2024-02-29"},
+              [{"date": "2025-02-28", "kind": "claim", "amount": 100}])
+    assert r.profile["inception_date"] == "2025-03-01" and r.profile["claim_free_years"] == 0
