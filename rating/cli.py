@@ -16,17 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 import numpy as np
 
+from . import __version__
 from .book import books, find_book, injury_scales, load_any, load_book
-from .claims import COVERAGE_LABELS, load_claims, settle_year
-from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .book.yamlsafe import load_yaml_file
+from .claims import COVERAGE_LABELS, load_claims, settle_year
+from .columns import as_date
 from .errors import BookError, ProfileError, RatingError
 from .files import rate_file, stderr_progress
+from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .profile_fields import FIELDS
-from .quote import Quote, parse_date, quote
+from .quote import Quote, quote
 
 EXAMPLE_PROFILE: dict[str, Any] = {
     "id": "example-hazchem-001",
@@ -146,7 +147,7 @@ def _cmd_quote(args) -> int:
         raise ProfileError("profile", "give --example, --input FILE or profile fields "
                            "(see rating quote --help)")
     book = load_book(args.book) if args.book else None
-    date = parse_date(args.date, "--date") if args.date else None
+    date = as_date(args.date, "--date") if args.date else None
     try:
         result = quote(profile, book=book, date=date)
     except ProfileError as exc:
@@ -218,7 +219,7 @@ def _cmd_portfolio(args) -> int:
     if args.chunk_rows < 1:
         raise ProfileError("--chunk-rows", "must be at least 1")
     book = load_book(args.book) if args.book else None
-    date = parse_date(args.date, "--date") if args.date else None
+    date = as_date(args.date, "--date") if args.date else None
     summary = rate_file(args.input, args.output, book=book, date=date,
                         chunk_rows=args.chunk_rows,
                         errors="collect" if args.collect_errors else "raise",
@@ -261,7 +262,7 @@ def _cmd_books(args) -> int:
 
 
 def _cmd_limits(args) -> int:
-    date = parse_date(args.date, "--date")
+    date = as_date(args.date, "--date")
     book = load_book(args.book) if args.book else find_book(args.jurisdiction, date)
     floor = per_person_floor(book, date)
     per_person = args.per_person_limit if args.per_person_limit is not None else floor.amount

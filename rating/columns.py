@@ -104,15 +104,26 @@ def encode(values: pd.Series) -> Encoded:
                        np.asarray(values.cat.categories, dtype=object))
     if len(values) <= 16:  # a quote: a dict beats pandas' hashing machinery by far
         seen: dict = {}
-        codes = [-1 if _is_na(v) else seen.setdefault(v, len(seen)) for v in values.tolist()]
+        codes = [-1 if _is_na(v) else seen.setdefault(_hashable(v), len(seen))
+                 for v in values.tolist()]
         return Encoded(np.array(codes, dtype=np.int64), np.array(list(seen), dtype=object))
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # lists or dicts in the column: they will be reported as invalid
+        codes, uniques = pd.factorize(values.map(_hashable), use_na_sentinel=True)
     return Encoded(codes, np.asarray(uniques, dtype=object))
 
 
+_UNHASHABLE = (list, tuple, dict, set, np.ndarray)
+
+
+def _hashable(value):
+    """A value, or for a container a text stand-in that no parser accepts."""
+    return f"<{type(value).__name__}>" if isinstance(value, _UNHASHABLE) else value
+
+
 def _is_na(value) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (
-        isinstance(value, float) and value != value)
+    return not isinstance(value, _UNHASHABLE) and bool(pd.isna(value))
 
 
 def _encoded(values) -> Encoded:
@@ -196,6 +207,9 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
     if not is_text(values) and pd.api.types.is_numeric_dtype(values.dtype):
+        if values.dtype.kind == "f" and values.dtype.itemsize < 8:
+            # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
+            values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
         out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         present = ~np.isnan(out)
     else:
@@ -226,7 +240,12 @@ def _one_number(value) -> float:
         raise ValueError(value)
     if isinstance(value, str):
         text = value.strip()
-        return float(text) if text else np.nan
+        if not text:
+            return np.nan
+        number = float(text)
+        if "_" in text or not np.isfinite(number):  # "1_000", "nan", "inf": not amounts
+            raise ValueError(value)
+        return number
     return float(value)
 
 
@@ -267,11 +286,28 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
     for i, u in enumerate(uniques):
+        if isinstance(u, str) and not u.strip():
+            continue  # blank: missing, like any other field
         try:
             mapped[i] = _one_date(u)
         except ValueError:
             problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
     return mapped[codes]
+
+
+def as_date(value, name: str) -> dt.date | None:
+    """A rating date given as a date, a datetime (its calendar day), a pandas Timestamp or
+    'YYYY-MM-DD' text; None stays None. Anything else is a ProfileError naming ``name``."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):  # pandas Timestamps too
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return iso_date(value)
+        except ValueError:
+            pass
+    raise ProfileError(name, f"{value!r} is not a date written YYYY-MM-DD")
 
 
 def iso_date(text: str) -> dt.date:
@@ -301,8 +337,8 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
         return out
     if not isinstance(values, Encoded) and values.dtype == object:
         # lists from a Python mapping; CSV gives text
-        values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple)) else v
-                            for v in values], dtype=object)
+        values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
+                            else v for v in values], dtype=object)
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
     lookup = {k: j for j, k in enumerate(keys)}

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .book import RateBook, load_book
+from .columns import as_date
 from .errors import RatingError
 from .portfolio import RESULT_COLUMNS, rate_portfolio
 
@@ -152,9 +153,7 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
         _pyarrow()
     if isinstance(book, (str, os.PathLike)):
         book = load_book(Path(book))
-    if isinstance(date, str):
-        from .quote import parse_date
-        date = parse_date(date, "date")
+    date = as_date(date, "date")
 
     temps: list[Path] = []
     reader = writer = bad_sink = None

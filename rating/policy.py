@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import MISSING, Encoded, Problems, encode
+from .errors import ProfileError
 from .money import split_by_shares
 
 Shares = tuple[tuple[str, float], ...]
@@ -91,13 +92,19 @@ def split_by_insurer(frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
         ``lead``, ``share``, ``premium``, ``prevention_fund``, ``commission``, ``net`` (yuan);
         per policy the parts add up exactly. A policy with neither field has insurer "".
     """
-    profiles = frame.loc[result.index]
+    if frame.index.is_unique:
+        profiles = frame.loc[result.index]
+    elif len(result) == len(frame):  # labels repeat but every row was rated: go by position
+        profiles = frame
+    else:
+        raise ProfileError("index", "row labels repeat and some rows were not rated; give "
+                           "the portfolio unique labels")
     n = len(result)
     problems = Problems(result.index)
     codes, pools = coinsurance_codes(profiles.get("coinsurance"), problems, n)
     problems.raise_if_any()
-    sole = profiles["insurer"].fillna("").astype(str).to_numpy() if "insurer" in profiles \
-        else np.full(n, "", dtype=object)
+    sole = profiles["insurer"].fillna("").astype(str).str.strip().to_numpy() \
+        if "insurer" in profiles else np.full(n, "", dtype=object)
     amounts = {k: np.round(result[k].to_numpy() * 100).astype(np.int64)
                for k in ("premium", "prevention_fund", "commission")}
     pieces = []

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .book import RateBook, find_book, load_book
-from .columns import Problems, dates
+from .columns import Problems, absent, as_date, dates, encode
 from .errors import ProfileError, RatingError
 from .premium import Rated, rate_frame
 from .profile_fields import check_known
@@ -52,19 +52,22 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     check_known(frame.columns)
     if isinstance(book, (str, Path)):
         book = load_book(book)
-    if isinstance(date, str):
-        from .quote import parse_date
-        date = parse_date(date, "date")
+    date = as_date(date, "date")
     problems = Problems(frame.index)
     parts: list[tuple[np.ndarray, Rated]] = []
-    for rows, edition in _editions(frame, book, date, problems):
-        sub = frame.iloc[rows]
-        rated = rate_frame(sub, edition, date=date, errors=errors)
-        if errors == "collect" and rated.problems.items:
-            kept = np.flatnonzero(~rated.problems.bad_rows())
+    editions = _editions(frame, book, date, problems)
+    already_bad = problems.bad_rows()  # no book, or one the row's jurisdiction is outside
+    for rows, edition in editions:
+        rows = rows[~already_bad[rows]]
+        # every edition's rows are checked before anything is raised, so the error lists the
+        # first bad rows of the whole frame
+        rated = rate_frame(frame.iloc[rows], edition, date=date, errors="collect")
+        if rated.problems.items:
             for positions, field_name, reason in rated.problems.items:
-                problems.add(np.isin(np.arange(len(frame)), rows[positions]), field_name, reason)
-            rows = rows[kept]
+                mask = np.zeros(len(frame), dtype=bool)
+                mask[rows[positions]] = True
+                problems.add(mask, field_name, reason)
+            rows = rows[~rated.problems.bad_rows()]
         parts.append((rows, rated))
     if errors == "raise":
         problems.raise_if_any()
@@ -79,15 +82,25 @@ def _editions(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
     """(row positions, book) for each edition the rows are rated on, rows in input order."""
     n = len(frame)
     if book is not None:
+        if "jurisdiction" in frame.columns:
+            enc = encode(frame["jurisdiction"])
+            for k, code in enumerate(enc.uniques):
+                if not (str(code) + "-").startswith(book.jurisdiction + "-"):
+                    problems.add(enc.codes == k, "jurisdiction", f"{code!r} is outside the "
+                                 f"rate book's jurisdiction {book.jurisdiction}")
         return [(np.arange(n), book)]
     if "jurisdiction" not in frame.columns:
         raise ProfileError("jurisdiction", "is required to choose a rate book (e.g. CN-FJ-XM), "
                            "or pass a book")
-    juris_codes, juris = pd.factorize(frame["jurisdiction"], use_na_sentinel=True)
+    enc = encode(frame["jurisdiction"])
+    juris_codes, juris = enc.codes, enc.uniques
     if date is not None:
         day_codes, days = np.zeros(n, dtype=np.int64), [date]
     else:
-        when = dates(frame.get("inception_date"), "inception_date", problems, n=n)
+        column = frame.get("inception_date")
+        when = dates(column, "inception_date", problems, n=n)
+        problems.add(np.isnat(when) & absent(column, n), "inception_date",
+                     "is required (YYYY-MM-DD)")
         day_codes, uniq = pd.factorize(when, use_na_sentinel=True)
         days = [d.astype("datetime64[D]").astype(dt.date) for d in uniq]
     problems.add(juris_codes < 0, "jurisdiction", "is required to choose a rate book")

@@ -218,9 +218,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     coinsurance_codes(col("coinsurance"), problems, n)  # validated here, split on output
     inputs.check_the_rest()
     if problems.items and errors == "collect":
-        rated = rate_frame(frame.iloc[np.flatnonzero(~problems.bad_rows())], book, date=date)
-        rated.problems = problems
-        return rated
+        return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows())
     problems.raise_if_any()
 
     # --- arithmetic --------------------------------------------------------------------------
@@ -247,6 +245,8 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     if too_big.any():
         problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
                      "check the exposure and the rate book's rates")
+        if errors == "collect":
+            return _rate_good_rows(frame, book, date, problems, ~too_big)
         problems.raise_if_any()
     premium_fen = to_fen(final, exact_final)
     prevention_fen = share_of(premium_fen, prevention)
@@ -264,6 +264,20 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         prevention_fen=prevention_fen, commission_fen=commission_fen,
         prevention_share=prevention, commission_rate=commission, commission_cap=cap,
         problems=problems)
+
+
+def _rate_good_rows(frame: pd.DataFrame, book: RateBook, date, problems: Problems,
+                    good: np.ndarray) -> Rated:
+    """Rate only the ``good`` rows; the result's problems are those found so far plus any the
+    good rows raise only later (a premium out of range), at the frame's positions."""
+    keep = np.flatnonzero(good)
+    rated = rate_frame(frame.iloc[keep], book, date=date, errors="collect")
+    for positions, field_name, reason in rated.problems.items:
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[keep[positions]] = True
+        problems.add(mask, field_name, reason)
+    rated.problems = problems
+    return rated
 
 
 def _subsectors(book: RateBook, inputs: Inputs):

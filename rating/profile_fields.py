@@ -146,7 +146,11 @@ def variable_kind(name: str) -> Kind | None:
 
 
 def check_known(names: Iterable[object]) -> None:
-    """Raise ProfileError for the first name that is not a profile field."""
+    """Raise ProfileError for the first name that is not a profile field or comes twice."""
+    seen = set()
     for name in names:
         if name not in FIELDS:
             raise ProfileError(str(name), "unknown field; valid fields: " + ", ".join(FIELDS))
+        if name in seen:
+            raise ProfileError(str(name), "appears twice; give each field once")
+        seen.add(name)

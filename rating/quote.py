@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .book import RateBook, find_book, load_book
-from .columns import Problems, dates, iso_date
+from .columns import Problems, as_date, dates
 from .errors import ProfileError
 from .limits import LimitFloor, LimitSchedule
 from .policy import split_by_insurer
@@ -85,7 +86,7 @@ class Quote:
     schedule: LimitSchedule
     book: RateBook = field(repr=False, compare=False)
     rated: Rated = field(repr=False, compare=False)
-    profile: Mapping[str, Any] = field(repr=False, compare=False)
+    profile: Mapping[str, Any] = field(repr=False)
 
     # The tables below are built when first looked at: pricing needs none of them, and
     # building DataFrames costs more than the rating itself.
@@ -166,8 +167,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
     check_known(profile)
     _check_scalars(profile)
-    if isinstance(date, str):
-        date = parse_date(date, "date")
+    date = as_date(date, "date")
     if isinstance(book, (str, Path)):
         book = load_book(book)
     frame = pd.DataFrame({k: [v] for k, v in profile.items()})
@@ -200,7 +200,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         subsector=rated.subsector_keys[rated.subsector_code[0]][1],
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
         schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
-        rated=rated, profile=dict(profile),
+        rated=rated, profile=copy.deepcopy(dict(profile)),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
@@ -240,14 +240,6 @@ def _check_scalars(profile: Mapping[str, Any]) -> None:
             raise ProfileError(name, f"expected a single value, got {type(value).__name__}")
         if isinstance(value, (float, np.floating)) and not np.isfinite(value):
             raise ProfileError(name, "must be a finite number (or left out)")
-
-
-def parse_date(text: str, name: str) -> dt.date:
-    """A YYYY-MM-DD date, or a ProfileError naming ``name``."""
-    try:
-        return iso_date(text)
-    except ValueError:
-        raise ProfileError(name, f"{text!r} is not a date written YYYY-MM-DD") from None
 
 
 def _finite_or_none(x: float) -> float | None:

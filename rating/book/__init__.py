@@ -149,6 +149,9 @@ def find_book(jurisdiction: str, date: dt.date,
     RatingError
         When no edition is in force.
     """
+    if isinstance(date, str):
+        from ..columns import as_date  # a book lookup from user text
+        date = as_date(date, "date")
     pool = books() if candidates is None else candidates
     parts = jurisdiction.split("-")
     for n in range(len(parts), 0, -1):
