@@ -1,0 +1,2 @@
+"""Calibration from loss experience: frequency and severity models, credibility,
+indicated rates (issue 5)."""
