@@ -24,7 +24,7 @@ from .book.yamlsafe import load_yaml_file
 from .claims import COVERAGE_LABELS, load_claims, settle_year
 from .columns import as_date
 from .errors import BookError, ProfileError, RatingError
-from .files import rate_file, stderr_progress
+from .files import rate_file, stderr_progress, write_atomically
 from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .profile_fields import FIELDS
 from .quote import Quote, quote
@@ -122,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
     pf.add_argument("--collect-errors", action="store_true",
                     help="rate the good rows and write the bad ones to OUT.problems.csv")
     pf.set_defaults(run=_cmd_portfolio)
+
+    cal = sub.add_parser("calibrate", help="calibrate a new rate book from loss experience")
+    cal.add_argument("experience", metavar="EXPERIENCE",
+                     help="folder with policy_years.csv and claims.csv (or .parquet)")
+    cal.add_argument("--base", required=True, metavar="BOOK", help="the base rate book (YAML)")
+    cal.add_argument("--config", required=True, metavar="FILE",
+                     help="calibration config (YAML; see examples/calibration.yaml)")
+    cal.add_argument("-o", "--output", required=True, metavar="NEW_BOOK.yaml")
+    cal.set_defaults(run=_cmd_calibrate)
 
     b = sub.add_parser("books", help="list the shipped rate books")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
@@ -229,6 +238,18 @@ def _cmd_portfolio(args) -> int:
     if args.collect_errors:
         line += f"; {summary.rows_bad:,} bad rows -> {summary.problems_path}"
     print(line)
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from .calibrate.rebook import calibrate, load_config, read_experience
+
+    config = load_config(args.config)
+    policy_years, claims = read_experience(args.experience)
+    result = calibrate(args.base, policy_years, claims, config)
+    write_atomically(Path(args.output), result.to_yaml())
+    print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
+          f"sha256 {result.book.sha256[:12]}")
     return 0
 
 

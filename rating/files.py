@@ -510,6 +510,20 @@ def _temp_for(path: Path, temps: list[Path]) -> Path:
     return Path(name)
 
 
+def write_atomically(dst: Path, text: str) -> None:
+    """Write ``text`` to ``dst`` (UTF-8) through a temporary file renamed at the end, so a
+    failure never leaves a partial file."""
+    temps: list[Path] = []
+    try:
+        temp = _temp_for(dst, temps)
+        temp.write_text(text, encoding="utf-8")
+        os.chmod(temp, _new_file_mode(dst))
+        os.replace(temp, dst)
+    finally:
+        for path in temps:
+            path.unlink(missing_ok=True)
+
+
 def _new_file_mode(dst: Path) -> int:
     """The mode ``dst`` has, or the one a newly created file would get (mkstemp makes 0600)."""
     try:

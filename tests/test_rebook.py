@@ -1,0 +1,93 @@
+"""Calibrating a new rate book from experience."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import rating
+from rating.book import tables_dir
+from rating.calibrate.experience import incurred, synthetic_experience
+from rating.calibrate.rebook import CalibrationConfig, LoadsSpec, calibrate
+from rating.cli import main
+
+BASE = tables_dir() / "books" / "cn-fj-xm-2022.yaml"
+LOADS = LoadsSpec(prevention_share=0.2, commission=0.05, variable_expense=0.1, profit_load=0.03)
+TARGET = 1 - (0.2 + 0.05 + 0.1 + 0.03)  # 0.62: the loss ratio the loads leave room for
+
+
+def config(**kw):
+    return CalibrationConfig(**{"id": "XM-CAL", "effective_from": dt.date(2027, 1, 1),
+                                "loads": LOADS, "tiers": [], **kw})
+
+
+def experience_at(loss_ratio: float):
+    """Synthetic experience rescaled so that every rating unit has the same loss ratio in
+    every year; unit-years without a claim are left out (they cannot be rescaled)."""
+    py, cl = synthetic_experience(4000, years=2, seed=3)
+    cl = cl.copy()
+    amount_cols = [c for c in cl.columns if c.startswith("paid_") or c == "reserved"]
+    key = py.set_index(["policy_id", "year"])["rating_unit"]
+    cl["unit"] = key.reindex(pd.MultiIndex.from_arrays([cl["policy_id"], cl["year"]])).to_numpy()
+    premium = py.groupby(["rating_unit", "year"])["earned_premium"].sum()
+    loss = pd.Series(incurred(cl).to_numpy(), index=cl.index).groupby(
+        [cl["unit"], cl["year"]]).sum()
+    scale = (loss_ratio * premium.reindex(loss.index) / loss)
+    factor = scale.reindex(pd.MultiIndex.from_arrays([cl["unit"], cl["year"]])).to_numpy()
+    cl[amount_cols] = cl[amount_cols].mul(factor, axis=0)
+    kept = pd.MultiIndex.from_arrays([py["rating_unit"], py["year"]]).isin(loss.index)
+    return py[kept].reset_index(drop=True), cl.drop(columns="unit")
+
+
+def test_experience_at_target_loss_ratio_keeps_base_rates():
+    """Loss ratio 0.62 everywhere = 1 - loads: the indicated change is 0.62 / 0.62 = 1, so
+    no base rate moves (credibility is moot: every unit shows the collective ratio)."""
+    py, cl = experience_at(TARGET)
+    result = calibrate(BASE, py, cl, config())
+    assert result.changes.empty
+    assert result.book.id == "XM-CAL" and result.book.status == "draft"
+
+
+def test_double_loss_ratio_doubles_base_rates():
+    """Loss ratio 1.24 everywhere: change 1.24 / 0.62 = 2; e.g. underground mines 900 -> 1,800,
+    construction building 0.9‰ -> 1.8‰ (when the unit has experience)."""
+    py, cl = experience_at(2 * TARGET)
+    result = calibrate(BASE, py, cl, config())
+    changes = result.changes.set_index("path")
+    assert len(changes) > 10
+    assert np.allclose(changes["new"], 2 * changes["old"], rtol=1e-4)
+    node = result.document["sectors"]["construction"]["subsectors"]["building"]
+    assert node["source"] == "calibration" and "illustrative" not in node
+    assert result.document["sectors"]["other"]["subsectors"]["general"]["base_rate"] == 300.0
+
+
+def test_calibrated_book_validates_and_keeps_structure(tmp_path, capsys):
+    py, cl = synthetic_experience(6000, years=3, seed=5)
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    py.to_csv(folder / "policy_years.csv", index=False)
+    cl.to_csv(folder / "claims.csv", index=False)
+    cfg = tmp_path / "cal.yaml"
+    cfg.write_text(yaml.safe_dump({"id": "XM-CAL-2", "effective_from": "2027-01-01",
+                                   "loads": {"prevention_share": 0.2, "commission": 0.05,
+                                             "variable_expense": 0.1, "profit_load": 0.03},
+                                   "tiers": ["scale"]}), encoding="utf-8")
+    out = tmp_path / "new.yaml"
+    assert main(["calibrate", str(folder), "--base", str(BASE), "--config", str(cfg),
+                 "-o", str(out)]) == 0
+    new = rating.load_book(out)
+    old = rating.load_book(BASE)
+    assert list(new.sectors) == list(old.sectors) and list(new.tiers) == list(old.tiers)
+    assert "calibration" in new.sources and new.effective_from == dt.date(2027, 1, 1)
+    assert new.floating == old.floating and new.limits == old.limits
+    assert out.read_text("utf-8").startswith("# Calibrated rate book; changed values:")
+    assert main(["validate", str(out)]) == 0
+
+
+def test_loads_above_the_cap_are_refused():
+    py, cl = experience_at(TARGET)
+    bad = LoadsSpec(prevention_share=0.2, commission=0.06)
+    with pytest.raises(rating.RatingError, match="above the cap 0.05"):
+        calibrate(BASE, py, cl, config(loads=bad))
