@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import __version__
 from .book import books, find_book, injury_scales, load_any, load_book
@@ -131,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="calibration config (YAML; see examples/calibration.yaml)")
     cal.add_argument("-o", "--output", required=True, metavar="NEW_BOOK.yaml")
     cal.set_defaults(run=_cmd_calibrate)
+
+    dis = sub.add_parser("dislocation", help="premium changes of a portfolio between two books")
+    dis.add_argument("old", metavar="OLD", help="the current rate book (YAML)")
+    dis.add_argument("new", metavar="NEW", help="the proposed rate book (YAML)")
+    dis.add_argument("portfolio", metavar="PORTFOLIO", help="profiles (CSV or Parquet)")
+    dis.add_argument("--date", metavar="YYYY-MM-DD", help="rating date for every row")
+    dis.add_argument("--plot", metavar="PNG", help="also write a histogram of the changes")
+    dis.add_argument("--collect-errors", action="store_true",
+                     help="leave bad rows out (counted in the report) instead of stopping")
+    dis.add_argument("--lang", choices=["zh", "en"], default="en")
+    dis.set_defaults(run=_cmd_dislocation)
 
     b = sub.add_parser("books", help="list the shipped rate books")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
@@ -250,6 +262,23 @@ def _cmd_calibrate(args) -> int:
     write_atomically(Path(args.output), result.to_yaml())
     print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
           f"sha256 {result.book.sha256[:12]}")
+    return 0
+
+
+def _cmd_dislocation(args) -> int:
+    from .calibrate.dislocation import dislocation
+
+    path = Path(args.portfolio)
+    if path.suffix.lower() == ".parquet":
+        portfolio = pd.read_parquet(path)
+    else:
+        portfolio = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
+    report = dislocation(load_book(args.old), load_book(args.new), portfolio,
+                         date=as_date(args.date, "--date") if args.date else None,
+                         errors="collect" if args.collect_errors else "raise")
+    print(report.to_text(args.lang))
+    if args.plot:
+        print(f"histogram -> {report.plot(args.plot)}")
     return 0
 
 

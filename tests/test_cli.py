@@ -136,3 +136,16 @@ def test_portfolio_command_bad_row_leaves_no_output(tmp_path, capsys):
     code, out, err = run(capsys, "portfolio", str(src), "-o", str(dst))
     assert code == 2 and "headcount" in err and err.count("\n") == 1
     assert not dst.exists()
+
+
+def test_dislocation_command(tmp_path, capsys):
+    """Same book twice: no policy moves; the total change is 0.00 and the PNG is written."""
+    from rating.book import tables_dir
+    book = str(tables_dir() / "books" / "cn-fj-xm-2022.yaml")
+    src = tmp_path / "in.csv"
+    src.write_text("jurisdiction,sector,headcount,scale,inception_date\n"
+                   "CN-FJ-XM,other,10,large,2024-01-01\n", encoding="utf-8")
+    png = tmp_path / "d.png"
+    code, out, err = run(capsys, "dislocation", book, book, str(src), "--plot", str(png))
+    assert code == 0 and "+0.00" in out or "0.00%" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
