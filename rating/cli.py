@@ -260,8 +260,10 @@ def _cmd_calibrate(args) -> int:
     policy_years, claims = read_experience(args.experience)
     result = calibrate(args.base, policy_years, claims, config)
     write_atomically(Path(args.output), result.to_yaml())
+    indication = Path(args.output).with_suffix(".indication.csv")
+    write_atomically(indication, result.indication.to_csv())
     print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
-          f"sha256 {result.book.sha256[:12]}")
+          f"sha256 {result.book.sha256[:12]}; pure risk loss rates -> {indication}")
     return 0
 
 

@@ -84,6 +84,10 @@ def test_calibrated_book_validates_and_keeps_structure(tmp_path, capsys):
     assert new.floating == old.floating and new.limits == old.limits
     assert out.read_text("utf-8").startswith("# Calibrated rate book; changed values:")
     assert main(["validate", str(out)]) == 0
+    indication = pd.read_csv(tmp_path / "new.indication.csv", index_col=0)
+    assert {"pure_rate", "lower", "upper", "gross_rate", "credibility"} <= set(indication)
+    # gross = pure / (1 - 0.38) for every unit (no fixed expense)
+    assert np.allclose(indication["gross_rate"], indication["pure_rate"] / 0.62)
 
 
 def test_loads_above_the_cap_are_refused():

@@ -35,9 +35,9 @@ from ..book.schema import Reader, Share
 from ..book.yamlsafe import load_yaml_file
 from ..errors import RatingError
 from .credibility import BuhlmannStraub
-from .experience import validate_experience, with_claims
+from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM
-from .indicate import Loads, check_loads
+from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,11 +94,16 @@ class Calibration:
     changes : DataFrame
         One row per changed value: ``path``, ``old``, ``new``, ``basis`` (credibility Z or
         claims behind it).
+    indication : DataFrame
+        Per rating unit: the pure risk loss rate (纯风险损失率, yuan per unit of exposure, with
+        its confidence interval, see :func:`rating.calibrate.indicate.pure_risk_loss_rates`),
+        the gross rate the loads give on it, the loss ratio and its credibility.
     """
 
     document: dict
     book: RateBook
     changes: pd.DataFrame
+    indication: pd.DataFrame
 
     def to_yaml(self) -> str:
         """The new book as YAML text, headed by a comment listing the changed values."""
@@ -134,7 +139,7 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
                               config.loads.variable_expense, config.loads.profit_load),
                         base, config.effective_from)
     data = with_claims(policy_years, claims)
-    changes = _base_rates(document, base, data, loads, config)
+    changes, cred = _base_rates(document, base, data, loads, config)
     changes += _tier_factors(document, base, data, config)
     years = sorted(int(y) for y in pd.unique(data["year"]))
     document["sources"]["calibration"] = {
@@ -156,7 +161,23 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     except RatingError as exc:
         raise RatingError(f"the calibrated book is not valid: {exc}") from None
     return Calibration(document, book, pd.DataFrame(
-        changes, columns=["path", "old", "new", "basis"]))
+        changes, columns=["path", "old", "new", "basis"]),
+        _indication(data, claims, policy_years, loads, cred))
+
+
+def _indication(data: pd.DataFrame, claims: pd.DataFrame, policy_years: pd.DataFrame,
+                loads: Loads, cred: BuhlmannStraub) -> pd.DataFrame:
+    exposure = data.groupby("rating_unit", observed=True)["exposure"].sum()
+    exposure = exposure[exposure > 0]
+    per_claim = claims_with(policy_years, claims, ["rating_unit"])
+    losses = pd.DataFrame({"group": per_claim["rating_unit"], "amount": per_claim["incurred"]})
+    out = pure_risk_loss_rates(exposure, losses[losses["group"].isin(exposure.index)])
+    out["gross_rate"] = gross_rates(out, loads)
+    out["loss_ratio"] = cred.risk_mean_.reindex(out.index)
+    out["credibility"] = cred.z_.reindex(out.index)
+    out["credibility_loss_ratio"] = cred.premium_.reindex(out.index)
+    out.index.name = "rating_unit"
+    return out
 
 
 def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads,
@@ -183,7 +204,7 @@ def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads
                     f"credibility Z {cred.z_[unit]:.3f}")
         out.append((f"sectors.{sector}.subsectors.{sub}.base_rate", old, new,
                     f"Z={cred.z_[unit]:.3f}"))
-    return out
+    return out, cred
 
 
 def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
