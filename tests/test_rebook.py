@@ -95,3 +95,17 @@ def test_loads_above_the_cap_are_refused():
     bad = LoadsSpec(prevention_share=0.2, commission=0.06)
     with pytest.raises(rating.RatingError, match="above the cap 0.05"):
         calibrate(BASE, py, cl, config(loads=bad))
+
+
+def test_floating_factors_refit_stay_monotone():
+    """Refitting the accident-grade floating table: the new book loads (its validator refuses
+    a worse record with a lower factor), the changed table is re-sourced to the calibration,
+    and the factors do not decrease from 'none' to 'especially_major'."""
+    py, cl = synthetic_experience(6000, years=3, seed=11)
+    result = calibrate(BASE, py, cl, config(tiers=["worst_accident_grade"], min_claims=5))
+    table = result.book.floating.groups["accidents"].factors["accident_grade"]
+    factors = [table.levels[g].factor for g in
+               ("none", "general", "larger", "major", "especially_major")]
+    assert factors == sorted(factors)
+    assert any(p.startswith("floating.groups.accidents") for p in result.changes["path"])
+    assert table.source == "calibration"

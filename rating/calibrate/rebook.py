@@ -7,10 +7,12 @@ Method (stated in the new book's provenance):
    collective loss ratio; the indicated change is
    ``(credibility loss ratio + fixed expense ratio) / (1 - proportional loads)`` and the new
    base rate is the old one times that change. A unit without experience keeps its rate.
-2. Tier factors, by a Poisson frequency GLM (log link, exposure offset) over the rating unit
-   and the tier variables: a level's new factor is the old factor of the GLM's base level
-   times the fitted relativity, rounded to 2 decimals; levels with fewer than ``min_claims``
-   claims keep their factor. Severity is taken as flat across tier levels (an assumption
+2. Tier and floating factors keyed on the config's ``tiers`` variables (categorical tables
+   only), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
+   those variables: a level's new factor is the old factor of the GLM's base level times the
+   fitted relativity, rounded to 2 decimals; levels with fewer than ``min_claims`` claims
+   keep their factor; factors of an adverse record (accident grade...) are made
+   non-decreasing, as the book's rules require. Severity is taken as flat across tier levels (an assumption
    the report states), and base rates are not re-balanced for the tier changes.
 3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
@@ -34,6 +36,7 @@ from ..book.model import RateBook
 from ..book.schema import Reader, Share
 from ..book.yamlsafe import load_yaml_file
 from ..errors import RatingError
+from ..profile_fields import ADVERSE, WORST_GRADE_LEVELS
 from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM
@@ -209,37 +212,59 @@ def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads
 
 def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
                   config: CalibrationConfig) -> list[tuple]:
-    tables = {name: t for name, t in base.tiers.items()
-              if t.variable in config.tiers and t.levels is not None and t.variable in data}
-    variables = sorted({t.variable for t in tables.values()})
+    """Refit the categorical tables (tiers and floating factors) keyed on ``config.tiers``."""
+    tables = [(("tiers", name), t) for name, t in base.tiers.items()]
+    tables += [(("floating", "groups", g, "factors", name), t)
+               for g, group in base.floating.groups.items()
+               for name, t in group.factors.items()]
+    tables = [(path, t) for path, t in tables
+              if t.variable in config.tiers and t.levels is not None and t.variable in data]
+    variables = sorted({t.variable for _, t in tables})
     if not variables:
         return []
     model = FrequencyGLM(["rating_unit", *variables]).fit(data)
     rel = model.relativities_
     out = []
-    for name, table in tables.items():
+    for path, table in tables:
         fitted = rel[rel["factor"] == table.variable].set_index("level")
         base_level = model.base_levels_[table.variable]
         if base_level not in table.levels:
             continue
         anchor = table.levels[base_level].factor
-        node = document["tiers"][name]
+        new_factors = {}
+        for level, spec in table.levels.items():
+            credible = (level != base_level and level in fitted.index
+                        and fitted.loc[level, "claims"] >= config.min_claims)
+            new_factors[level] = (float(np.round(anchor * fitted.loc[level, "relativity"], 2))
+                                  if credible else spec.factor)
+        if table.variable in ADVERSE:  # a worse record may not lower a premium
+            running = 0.0
+            for level in _natural_order(table):
+                running = max(running, new_factors[level])
+                new_factors[level] = running
+        node = document
+        for key in path:
+            node = node[key]
         notes = []
         for level, spec in table.levels.items():
-            if level == base_level or level not in fitted.index:
-                continue
-            if fitted.loc[level, "claims"] < config.min_claims:
-                continue
-            new = float(np.round(anchor * fitted.loc[level, "relativity"], 2))
+            new = new_factors[level]
             if new <= 0 or new == spec.factor:
                 continue
             node["levels"][level]["factor"] = new
             notes.append(f"{level} was {spec.factor:g}")
-            out.append((f"tiers.{name}.levels.{level}.factor", spec.factor, new,
-                        f"{int(fitted.loc[level, 'claims'])} claims"))
+            claims = int(fitted.loc[level, "claims"]) if level in fitted.index else 0
+            out.append((".".join(path) + f".levels.{level}.factor", spec.factor, new,
+                        f"{claims} claims"))
         if notes:
             _mark(node, "; ".join(notes))
     return out
+
+
+def _natural_order(table) -> list[str]:
+    """Levels from the best record to the worst (the book's order; grades from none up)."""
+    if table.variable == "worst_accident_grade":
+        return list(WORST_GRADE_LEVELS)
+    return list(table.levels)
 
 
 def _mark(node: dict[str, Any], note: str) -> None:
