@@ -25,7 +25,7 @@ from .book.yamlsafe import load_yaml_file
 from .claims import COVERAGE_LABELS, load_claims, settle_year
 from .columns import as_date
 from .errors import BookError, ProfileError, RatingError
-from .files import rate_file, stderr_progress, write_atomically
+from .files import check_writable, rate_file, read_table, stderr_progress, write_atomically
 from .limits import build_schedule, per_person_floor, work_injury_benchmark
 from .profile_fields import FIELDS
 from .quote import Quote, quote
@@ -256,6 +256,7 @@ def _cmd_portfolio(args) -> int:
 def _cmd_calibrate(args) -> int:
     from .calibrate.rebook import calibrate, load_config, read_experience
 
+    check_writable(Path(args.output))
     config = load_config(args.config)
     policy_years, claims = read_experience(args.experience)
     result = calibrate(args.base, policy_years, claims, config)
@@ -270,11 +271,12 @@ def _cmd_calibrate(args) -> int:
 def _cmd_dislocation(args) -> int:
     from .calibrate.dislocation import dislocation
 
+    if args.plot:
+        check_writable(Path(args.plot))
     path = Path(args.portfolio)
-    if path.suffix.lower() == ".parquet":
-        portfolio = pd.read_parquet(path)
-    else:
-        portfolio = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
+    portfolio = read_table(path, dtype=str, keep_default_na=False)
+    if path.suffix.lower() != ".parquet":
+        portfolio = portfolio.replace("", None)  # blank CSV cells are missing values
     report = dislocation(load_book(args.old), load_book(args.new), portfolio,
                          date=as_date(args.date, "--date") if args.date else None,
                          errors="collect" if args.collect_errors else "raise")

@@ -510,9 +510,33 @@ def _temp_for(path: Path, temps: list[Path]) -> Path:
     return Path(name)
 
 
+def read_table(path: str | os.PathLike, **csv_options) -> pd.DataFrame:
+    """A whole CSV or Parquet file as a DataFrame, with one-line errors for unreadable files
+    (missing, not UTF-8, malformed)."""
+    path = Path(path)
+    kind = _format(path, "input")
+    try:
+        if kind == "parquet":
+            return _pyarrow().parquet.read_table(path).to_pandas()
+        return pd.read_csv(path, encoding="utf-8", **csv_options)
+    except FileNotFoundError:
+        raise RatingError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RatingError(f"{path}: not a readable UTF-8 {kind.upper()} file: "
+                          f"{_one_line(exc)}") from None
+
+
+def check_writable(dst: Path) -> None:
+    """Refuse an output path whose folder does not exist, before any work is done."""
+    folder = dst.parent if str(dst.parent) else Path(".")
+    if not folder.is_dir():
+        raise RatingError(f"{dst}: the folder {folder} does not exist")
+
+
 def write_atomically(dst: Path, text: str) -> None:
     """Write ``text`` to ``dst`` (UTF-8) through a temporary file renamed at the end, so a
     failure never leaves a partial file."""
+    check_writable(dst)
     temps: list[Path] = []
     try:
         temp = _temp_for(dst, temps)

@@ -1,6 +1,7 @@
 """Calibrating a new rate book from experience."""
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from rating.calibrate.rebook import CalibrationConfig, LoadsSpec, calibrate
 from rating.cli import main
 
 BASE = tables_dir() / "books" / "cn-fj-xm-2022.yaml"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LOADS = LoadsSpec(prevention_share=0.2, commission=0.05, variable_expense=0.1, profit_load=0.03)
 TARGET = 1 - (0.2 + 0.05 + 0.1 + 0.03)  # 0.62: the loss ratio the loads leave room for
 
@@ -109,3 +111,24 @@ def test_floating_factors_refit_stay_monotone():
     assert factors == sorted(factors)
     assert any(p.startswith("floating.groups.accidents") for p in result.changes["path"])
     assert table.source == "calibration"
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda py, cl: (py, cl.iloc[:0]), "no claims"),
+    (lambda py, cl: (py.assign(rating_unit=py["rating_unit"].astype(str).where(
+        py.index != 0, "foobar")), cl), "'foobar' is not a sub-sector"),
+    (lambda py, cl: (py.drop(columns="earned_premium"), cl), "'earned_premium'"),
+])
+def test_bad_experience_is_one_clear_error(mutate, needle):
+    py, cl = synthetic_experience(2000, years=2, seed=2)
+    py, cl = mutate(py, cl)
+    with pytest.raises(rating.RatingError, match=needle):
+        calibrate(BASE, py, cl, config(tiers=["scale"]))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    missing = tmp_path / "nodir" / "x.yaml"
+    code = main(["calibrate", str(tmp_path), "--base", str(BASE), "--config",
+                 str(EXAMPLES / "calibration.yaml"), "-o", str(missing)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "does not exist" in err

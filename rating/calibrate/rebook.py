@@ -14,7 +14,10 @@ Method (stated in the new book's provenance):
    keep their factor; factors of an adverse record (accident grade...) are made
    non-decreasing, as the book's rules require. Severity is taken as flat across tier levels (an assumption
    the report states), and base rates are not re-balanced for the tier changes.
-3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
+3. Everything else is carried over. Not done (yet): limit factors are kept (the curve tools
+   are in :mod:`rating.risk.limits`), banded tables are kept, base rates are not
+   re-balanced for tier changes, tier estimates are not credibility-weighted, and earned
+   premium is taken at the base book's rate level (no on-levelling, trend or IBNR). Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
 """
@@ -22,19 +25,21 @@ Method (stated in the new book's provenance):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from ..book import load_book
-from ..book.model import RateBook
-from ..book.schema import Reader, Share
+from ..book.model import MONEY_BASES, RateBook
+from ..book.schema import POSITIVE, Reader, Share
 from ..book.yamlsafe import load_yaml_file
+from ..files import read_table
 from ..errors import RatingError
 from ..profile_fields import ADVERSE, WORST_GRADE_LEVELS
 from .credibility import BuhlmannStraub
@@ -60,7 +65,7 @@ class CalibrationConfig:
     effective_from: dt.date
     loads: LoadsSpec
     tiers: list[str] = field(default_factory=list)
-    min_claims: int = 30
+    min_claims: Annotated[int, POSITIVE] = 30
 
 
 def read_experience(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,9 +75,9 @@ def read_experience(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name in ("policy_years", "claims"):
         csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
         if parquet.exists():
-            frames.append(pd.read_parquet(parquet))
+            frames.append(read_table(parquet))
         elif csv.exists():
-            frames.append(pd.read_csv(csv, dtype={"policy_id": str, "claim_id": str}))
+            frames.append(read_table(csv, dtype={"policy_id": str, "claim_id": str}))
         else:
             raise RatingError(f"{folder}: no {name}.csv or {name}.parquet")
     return frames[0], frames[1]
@@ -111,9 +116,17 @@ class Calibration:
     def to_yaml(self) -> str:
         """The new book as YAML text, headed by a comment listing the changed values."""
         head = ["# Calibrated rate book; changed values:"]
-        head += [f"#   {r.path}: {r.old:g} -> {r.new:g}" for r in self.changes.itertuples()]
-        body = yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True, width=100)
+        head += [f"#   {r.path}: {r.old!r} -> {r.new!r}" for r in self.changes.itertuples()]
+        body = yaml.dump(self.document, Dumper=_PlainDumper, sort_keys=False,
+                         allow_unicode=True, width=100)
         return "\n".join(head) + "\n" + body
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Safe YAML without anchors and aliases: a rate book reads top to bottom."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.DataFrame,
@@ -141,11 +154,21 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     loads = check_loads(Loads(config.loads.prevention_share, config.loads.commission,
                               config.loads.variable_expense, config.loads.profit_load),
                         base, config.effective_from)
+    for column in ("rating_unit", "earned_premium", "exposure"):
+        if column not in policy_years.columns:
+            raise RatingError(f"policy_years: calibration needs the column {column!r}")
     data = with_claims(policy_years, claims)
+    _check_units(data, base)
+    if data["claim_count"].sum() == 0:
+        raise RatingError("the experience has no claims: nothing to calibrate from")
     changes, cred = _base_rates(document, base, data, loads, config)
-    changes += _tier_factors(document, base, data, config)
+    try:
+        changes += _tier_factors(document, base, data, config)
+    except ValueError as exc:  # e.g. levels the data cannot separate
+        raise RatingError(f"cannot fit the frequency model for tiers "
+                          f"{', '.join(config.tiers)}: {exc}") from None
     years = sorted(int(y) for y in pd.unique(data["year"]))
-    document["sources"]["calibration"] = {
+    document["sources"][SOURCE] = {
         "title": f"Calibration of {base.id} from experience {years[0]}-{years[-1]}",
         "date": config.effective_from,
         "note": (f"{len(data):,} policy-years, {int(data['claim_count'].sum()):,} claims; "
@@ -157,25 +180,37 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     }
     document.update(id=config.id, effective_from=config.effective_from, effective_to=None,
                     status="draft")
-    document["title"] = {"zh": document["title"]["zh"] + "（经验校准）",
-                         "en": document["title"]["en"] + " (calibrated)"}
+    if not document["title"]["en"].endswith(" (calibrated)"):
+        document["title"] = {"zh": document["title"]["zh"] + "（经验校准）",
+                             "en": document["title"]["en"] + " (calibrated)"}
     try:
         book = load_book(document)
     except RatingError as exc:
         raise RatingError(f"the calibrated book is not valid: {exc}") from None
     return Calibration(document, book, pd.DataFrame(
         changes, columns=["path", "old", "new", "basis"]),
-        _indication(data, claims, policy_years, loads, cred))
+        _indication(data, claims, policy_years, loads, cred, config.loads.fixed_expense_ratio))
 
 
 def _indication(data: pd.DataFrame, claims: pd.DataFrame, policy_years: pd.DataFrame,
-                loads: Loads, cred: BuhlmannStraub) -> pd.DataFrame:
+                loads: Loads, cred: BuhlmannStraub, fixed_ratio: float) -> pd.DataFrame:
     exposure = data.groupby("rating_unit", observed=True)["exposure"].sum()
     exposure = exposure[exposure > 0]
     per_claim = claims_with(policy_years, claims, ["rating_unit"])
     losses = pd.DataFrame({"group": per_claim["rating_unit"], "amount": per_claim["incurred"]})
     out = pure_risk_loss_rates(exposure, losses[losses["group"].isin(exposure.index)])
-    out["gross_rate"] = gross_rates(out, loads)
+    # the fixed expense ratio is a share of today's premium: per unit of exposure it is
+    # that share of the unit's earned premium per unit
+    premium = data.groupby("rating_unit", observed=True)["earned_premium"].sum()
+    fixed = fixed_ratio * premium.reindex(out.index) / out["exposure"]
+    out["gross_rate"] = gross_rates(out, dataclasses.replace(loads, fixed_expense=0.0)) + \
+        fixed / (1 - loads.proportional)
+    basis = data.groupby("rating_unit", observed=True)["basis"].first().reindex(out.index)
+    out.insert(0, "basis", basis)
+    per_mille = basis.isin(list(MONEY_BASES)).to_numpy()
+    out.insert(1, "book_unit", np.where(per_mille, "‰", "yuan per unit"))
+    out["gross_rate_in_book_unit"] = np.where(per_mille, out["gross_rate"] * 1000,
+                                              out["gross_rate"])
     out["loss_ratio"] = cred.risk_mean_.reindex(out.index)
     out["credibility"] = cred.z_.reindex(out.index)
     out["credibility_loss_ratio"] = cred.premium_.reindex(out.index)
@@ -183,10 +218,38 @@ def _indication(data: pd.DataFrame, claims: pd.DataFrame, policy_years: pd.DataF
     return out
 
 
+SOURCE = "calibration"
+
+
+def _check_units(data: pd.DataFrame, book: RateBook) -> None:
+    """Every rating unit must be a sub-sector of the book and agree with sector/subsector."""
+    units = {f"{s}.{ss}" for s, sec in book.sectors.items() for ss in sec.subsectors}
+    seen = pd.unique(data["rating_unit"].astype(str))
+    unknown = sorted(set(seen) - units)
+    if unknown:
+        raise RatingError(f"policy_years: rating_unit {unknown[0]!r} is not a sub-sector of "
+                          f"{book.id}; write it sector.subsector, e.g. "
+                          f"{next(iter(sorted(units)))}")
+    if {"sector", "subsector"} <= set(data.columns):
+        said = data["sector"].astype(str) + "." + data["subsector"].astype(str)
+        clash = said.ne(data["rating_unit"].astype(str)) & data["subsector"].notna()
+        if clash.any():
+            row = data.index[clash.to_numpy()][0]
+            row = row.item() if isinstance(row, np.generic) else row
+            raise RatingError(f"policy_years: row {row!r}: rating_unit "
+                              f"{data.loc[row, 'rating_unit']!r} disagrees with "
+                              f"sector/subsector {said.loc[row]!r}")
+
+
 def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads,
                 config: CalibrationConfig) -> list[tuple]:
     by_unit = data.groupby(["rating_unit", "year"], as_index=False, observed=True)[
         ["earned_premium", "incurred"]].sum()
+    no_premium = by_unit.groupby("rating_unit", observed=True)["earned_premium"].sum()
+    no_premium = no_premium[no_premium <= 0]
+    if len(no_premium):
+        raise RatingError(f"rating unit {no_premium.index[0]!r} has losses but no earned "
+                          "premium; the loss-ratio method needs premium for every unit")
     by_unit = by_unit[by_unit["earned_premium"] > 0]
     if by_unit["rating_unit"].nunique() < 2:
         raise RatingError("experience covers fewer than two rating units; credibility needs "
@@ -237,6 +300,9 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
                         and fitted.loc[level, "claims"] >= config.min_claims)
             new_factors[level] = (float(np.round(anchor * fitted.loc[level, "relativity"], 2))
                                   if credible else spec.factor)
+        if path[0] == "floating":  # beyond the band a factor would be cut off anyway
+            band = base.floating
+            new_factors = {k: min(max(v, band.floor), band.cap) for k, v in new_factors.items()}
         if table.variable in ADVERSE:  # a worse record may not lower a premium
             running = 0.0
             for level in _natural_order(table):
@@ -268,8 +334,9 @@ def _natural_order(table) -> list[str]:
 
 
 def _mark(node: dict[str, Any], note: str) -> None:
-    """Give a changed object the calibration as its source."""
+    """Give a changed object the calibration as its source, keeping its earlier note."""
     node.pop("illustrative", None)
-    node["source"] = "calibration"
+    before = node.get("note")
+    node["source"] = SOURCE
     node["article"] = "rating.calibrate.rebook"
-    node["note"] = "calibrated: " + note
+    node["note"] = "calibrated: " + note + (f" (before: {before})" if before else "")
