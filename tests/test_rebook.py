@@ -132,3 +132,27 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
                  str(EXAMPLES / "calibration.yaml"), "-o", str(missing)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
+
+
+def test_tier_refit_is_off_balanced_in_the_base_rates():
+    """Experience at the target loss ratio (base change 1) with the scale table refitted: each
+    unit's new base rate is its old one × sum(EP) / sum(EP × new/old scale factor) over the
+    unit's rows, so that the refit alone leaves the unit's premium where it was."""
+    py, cl = experience_at(TARGET)
+    result = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5))
+    old_book, new_book = rating.load_book(BASE), result.book
+    old_f = {k: v.factor for k, v in old_book.tiers["scale"].levels.items()}
+    new_f = {k: v.factor for k, v in new_book.tiers["scale"].levels.items()}
+    assert old_f != new_f
+    units = py["rating_unit"].astype(str)
+    applies = units.str.split(".").str[0].isin(old_book.tiers["scale"].sectors)
+    level = py["scale"].astype(object).fillna("medium").astype(str)
+    r = np.where(applies, level.map(new_f) / level.map(old_f), 1.0)
+    frame = pd.DataFrame({"unit": units, "ep": py["earned_premium"], "r": r})
+    sums = frame.groupby("unit").apply(lambda g: g["ep"].sum() / (g["ep"] * g["r"]).sum(),
+                                       include_groups=False)
+    for unit, factor in sums.items():
+        sector, sub = unit.split(".")
+        old = old_book.sectors[sector].subsectors[sub].base_rate
+        new = new_book.sectors[sector].subsectors[sub].base_rate
+        assert new == pytest.approx(round(old * factor, 4), abs=1e-4)

@@ -12,14 +12,17 @@ Method (stated in the new book's provenance):
    those variables: a level's new factor is the old factor of the GLM's base level times the
    fitted relativity, rounded to 2 decimals; levels with fewer than ``min_claims`` claims
    keep their factor; factors of an adverse record (accident grade...) are made
-   non-decreasing, as the book's rules require. Severity is taken as flat across tier levels (an assumption
-   the report states), and base rates are not re-balanced for the tier changes.
-3. Everything else is carried over. Not done (yet): limit factors are kept (the curve tools
-   are in :mod:`rating.risk.limits`), banded tables are kept, base rates are not
-   re-balanced for tier changes, tier estimates are not credibility-weighted, and earned
-   premium is taken at the base book's rate level (no on-levelling, trend or IBNR). Changed objects get ``source: calibration`` with a note
+   non-decreasing, as the book's rules require; floating factors stay inside the float
+   band. Each unit's base rate is then scaled by its off-balance, sum(EP) / sum(EP × new /
+   old tier factors) over its experience, so the tier changes alone do not move the unit's
+   premium. Severity is taken as flat across tier levels.
+3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
+
+Not done yet: limit factors are kept (the curve tools are in :mod:`rating.risk.limits`), and
+so are banded tables; tier estimates are not credibility-weighted; earned premium is taken at
+the base book's rate level (no on-levelling, trend or IBNR).
 """
 
 from __future__ import annotations
@@ -163,10 +166,11 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
         raise RatingError("the experience has no claims: nothing to calibrate from")
     changes, cred = _base_rates(document, base, data, loads, config)
     try:
-        changes += _tier_factors(document, base, data, config)
+        tier_changes, refits = _tier_factors(document, base, data, config)
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
+    changes = _rebalance(document, base, data, refits, changes) + tier_changes
     years = sorted(int(y) for y in pd.unique(data["year"]))
     document["sources"][SOURCE] = {
         "title": f"Calibration of {base.id} from experience {years[0]}-{years[-1]}",
@@ -284,10 +288,10 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
               if t.variable in config.tiers and t.levels is not None and t.variable in data]
     variables = sorted({t.variable for _, t in tables})
     if not variables:
-        return []
+        return [], []
     model = FrequencyGLM(["rating_unit", *variables]).fit(data)
     rel = model.relativities_
-    out = []
+    out, refits = [], []
     for path, table in tables:
         fitted = rel[rel["factor"] == table.variable].set_index("level")
         base_level = model.base_levels_[table.variable]
@@ -323,7 +327,51 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
                         f"{claims} claims"))
         if notes:
             _mark(node, "; ".join(notes))
-    return out
+            refits.append((table, new_factors))
+    return out, refits
+
+
+def _rebalance(document: dict, base: RateBook, data: pd.DataFrame, refits: list,
+               changes: list[tuple]) -> list[tuple]:
+    """Scale each unit's base rate so that the tier refits alone do not move the unit's
+    premium: by sum(EP) / sum(EP × new/old tier factors), over the unit's experience rows
+    (EP = earned premium). Returns ``changes`` with the base rates updated."""
+    if not refits:
+        return changes
+    sectors = data["rating_unit"].astype(str).str.split(".").str[0].to_numpy()
+    ratio = np.ones(len(data))
+    for table, new_factors in refits:
+        applies = np.ones(len(data), dtype=bool) if table.sectors is None else \
+            np.isin(sectors, table.sectors)
+        default = table.default if table.default is not None else next(iter(table.levels))
+        levels = data[table.variable].astype(object).where(data[table.variable].notna(),
+                                                           default).astype(str)
+        old = levels.map({k: v.factor for k, v in table.levels.items()}).to_numpy(float)
+        new = levels.map(new_factors).to_numpy(float)
+        ok = applies & np.isfinite(old) & np.isfinite(new)
+        ratio[ok] *= new[ok] / old[ok]
+    premium = data["earned_premium"].to_numpy(float)
+    frame = pd.DataFrame({"unit": data["rating_unit"].astype(str).to_numpy(),
+                          "premium": premium, "moved": premium * ratio})
+    sums = frame.groupby("unit")[["premium", "moved"]].sum()
+    offset = (sums["premium"] / sums["moved"]).replace([np.inf], 1.0).fillna(1.0)
+    by_path = {c[0]: list(c) for c in changes}
+    for unit, factor in offset.items():
+        if abs(factor - 1) < 1e-9:
+            continue
+        sector, sub = unit.split(".", 1)
+        node = document["sectors"][sector]["subsectors"][sub]
+        path = f"sectors.{sector}.subsectors.{sub}.base_rate"
+        old = by_path[path][1] if path in by_path else float(node["base_rate"])
+        new = float(np.round(float(node["base_rate"]) * factor, 4))
+        node["base_rate"] = new
+        if path in by_path:
+            by_path[path][2] = new
+            by_path[path][3] += f", tier off-balance {factor:.4f}"
+        else:
+            _mark(node, f"base rate was {old:g}; tier off-balance {factor:.4f}")
+            by_path[path] = [path, old, new, f"tier off-balance {factor:.4f}"]
+    return [tuple(v) for v in by_path.values()]
 
 
 def _natural_order(table) -> list[str]:
