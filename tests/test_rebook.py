@@ -156,3 +156,28 @@ def test_tier_refit_is_off_balanced_in_the_base_rates():
         old = old_book.sectors[sector].subsectors[sub].base_rate
         new = new_book.sectors[sector].subsectors[sub].base_rate
         assert new == pytest.approx(round(old * factor, 4), abs=1e-4)
+
+
+def test_tier_factors_are_credibility_weighted():
+    """A level with c claims moves Z = min(1, sqrt(c / 1,082)) of the way from its old factor
+    to the indication (old factor of the GLM base level × fitted relativity), rounded to 2
+    decimals; the indication comes from the same GLM fitted here on the same data, the blend
+    is checked level by level."""
+    from rating.calibrate.experience import with_claims
+    from rating.calibrate.glm import FrequencyGLM
+    py, cl = synthetic_experience(6000, years=3, seed=5)
+    new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
+    old = rating.load_book(BASE).tiers["scale"]
+    model = FrequencyGLM(["rating_unit", "scale"]).fit(with_claims(py, cl))
+    rel = model.relativities_.query("factor == 'scale'").set_index("level")
+    anchor = old.levels[model.base_levels_["scale"]].factor
+    moved = 0
+    for level, spec in old.levels.items():
+        if level == model.base_levels_["scale"] or rel.loc[level, "claims"] < 5:
+            assert new.levels[level].factor == spec.factor
+            continue
+        z = min(1.0, np.sqrt(rel.loc[level, "claims"] / 1082))
+        want = round(z * anchor * rel.loc[level, "relativity"] + (1 - z) * spec.factor, 2)
+        assert new.levels[level].factor == pytest.approx(want, abs=1e-9)
+        moved += want != spec.factor
+    assert moved

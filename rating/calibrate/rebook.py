@@ -9,9 +9,11 @@ Method (stated in the new book's provenance):
    base rate is the old one times that change. A unit without experience keeps its rate.
 2. Tier and floating factors keyed on the config's ``tiers`` variables (categorical tables
    only), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
-   those variables: a level's new factor is the old factor of the GLM's base level times the
-   fitted relativity, rounded to 2 decimals; levels with fewer than ``min_claims`` claims
-   keep their factor; factors of an adverse record (accident grade...) are made
+   those variables: a level's indicated factor is the old factor of the GLM's base level
+   times the fitted relativity, blended with the old factor by limited-fluctuation
+   credibility Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic
+   standard for frequency within 5% with 90% probability) and rounded to 2 decimals;
+   levels with fewer than ``min_claims`` claims keep their factor; factors of an adverse record (accident grade...) are made
    non-decreasing, as the book's rules require; floating factors stay inside the float
    band. Each unit's base rate is then scaled by its off-balance, sum(EP) / sum(EP × new /
    old tier factors) over its experience, so the tier changes alone do not move the unit's
@@ -21,8 +23,8 @@ Method (stated in the new book's provenance):
    source recording the data span, method and loads.
 
 Not done yet: limit factors are kept (the curve tools are in :mod:`rating.risk.limits`), and
-so are banded tables; tier estimates are not credibility-weighted; earned premium is taken at
-the base book's rate level (no on-levelling, trend or IBNR).
+so are banded tables; earned premium is taken at the base book's rate level (no
+on-levelling, trend or IBNR).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class CalibrationConfig:
     loads: LoadsSpec
     tiers: list[str] = field(default_factory=list)
     min_claims: Annotated[int, POSITIVE] = 30
+    full_credibility_claims: Annotated[float, POSITIVE] = 1082.0
 
 
 def read_experience(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -302,8 +305,15 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
         for level, spec in table.levels.items():
             credible = (level != base_level and level in fitted.index
                         and fitted.loc[level, "claims"] >= config.min_claims)
-            new_factors[level] = (float(np.round(anchor * fitted.loc[level, "relativity"], 2))
-                                  if credible else spec.factor)
+            if not credible:
+                new_factors[level] = spec.factor
+                continue
+            # limited-fluctuation credibility: Z = sqrt(n / n_full), n_full = 1,082 claims
+            # by default (frequency within 5% of its mean with 90% probability)
+            z = min(1.0, float(np.sqrt(fitted.loc[level, "claims"]
+                                       / config.full_credibility_claims)))
+            fitted_factor = anchor * fitted.loc[level, "relativity"]
+            new_factors[level] = float(np.round(z * fitted_factor + (1 - z) * spec.factor, 2))
         if path[0] == "floating":  # beyond the band a factor would be cut off anyway
             band = base.floating
             new_factors = {k: min(max(v, band.floor), band.cap) for k, v in new_factors.items()}
