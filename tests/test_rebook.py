@@ -181,3 +181,41 @@ def test_tier_factors_are_credibility_weighted():
         assert new.levels[level].factor == pytest.approx(want, abs=1e-9)
         moved += want != spec.factor
     assert moved
+
+
+def _lev_lognormal(mu, sigma, u):
+    """E[min(X, u)] for a lognormal (Loss Models, appendix A):
+    exp(mu + sigma²/2) Φ((ln u − mu − sigma²)/sigma) + u (1 − Φ((ln u − mu)/sigma))."""
+    from scipy.stats import norm
+    return (np.exp(mu + sigma ** 2 / 2) * norm.cdf((np.log(u) - mu - sigma ** 2) / sigma)
+            + u * norm.sf((np.log(u) - mu) / sigma))
+
+
+def test_limit_factors_from_censored_death_losses():
+    """Each band's factor = the anchor's (1.00 at 500,000) × LEV(lower)/LEV(500,000), the first
+    band evaluated at the national floor in force on the new edition's date (400,000 in 2027),
+    rounded to 2 decimals and non-decreasing; recomputed here from the fitted lognormal with
+    the closed-form LEV."""
+    py, cl = synthetic_experience(12_000, years=3, seed=5)
+    result = calibrate(BASE, py, cl, config(limit_severity="lognorm", min_claims=5))
+    sev = result.limit_severity
+    mu, sigma = np.log(sev.kwds["scale"]), sev.kwds["s"]
+    lowers = [b.lower for b in rating.load_book(BASE).limit_factors.bands]
+    points = [max(x, 400_000) for x in lowers]
+    want = np.maximum.accumulate(np.round(
+        [_lev_lognormal(mu, sigma, p) / _lev_lognormal(mu, sigma, 500_000) for p in points], 2))
+    got = [b.factor for b in result.book.limit_factors.bands]
+    assert got == pytest.approx(list(want), abs=1e-9)
+    assert result.book.limit_factors.source == "calibration"
+
+
+def test_censored_lognormal_recovers_parameters():
+    """Lognormal(mu = 13, sigma = 1) losses capped at 1,000,000 (about 25% censored), 4,000
+    draws: the censored fit is within 4 standard errors (about 0.02 for mu and sigma)."""
+    from rating.calibrate.rebook import _censored_lognormal
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.normal(13.0, 1.0, 4000))
+    capped = np.minimum(x, 1_000_000.0)
+    fit = _censored_lognormal(capped, capped >= 1_000_000.0)
+    assert abs(np.log(fit.kwds["scale"]) - 13.0) < 0.08
+    assert abs(fit.kwds["s"] - 1.0) < 0.08

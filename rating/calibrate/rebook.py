@@ -22,8 +22,10 @@ Method (stated in the new book's provenance):
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
 
-Not done yet: limit factors are kept (the curve tools are in :mod:`rating.risk.limits`), and
-so are banded tables; earned premium is taken at the base book's rate level (no
+4. With ``limit_severity: lognorm``, the limit factors from a censored lognormal fit of the
+   per-person death losses and its limited expected values (see :func:`_limit_factors`).
+
+Not done yet: banded tables are kept; earned premium is taken at the base book's rate level (no
 on-levelling, trend or IBNR).
 """
 
@@ -34,13 +36,15 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import optimize, stats
 
-from ..book import load_book
+from ..book import load_book, national_rules
+from ..book.reference import value_at
 from ..book.model import MONEY_BASES, RateBook
 from ..book.schema import POSITIVE, Reader, Share
 from ..book.yamlsafe import load_yaml_file
@@ -51,6 +55,7 @@ from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM
 from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
+from ..risk.limits import limited_expected_value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +77,7 @@ class CalibrationConfig:
     tiers: list[str] = field(default_factory=list)
     min_claims: Annotated[int, POSITIVE] = 30
     full_credibility_claims: Annotated[float, POSITIVE] = 1082.0
+    limit_severity: Literal["lognorm"] | None = None
 
 
 def read_experience(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -108,6 +114,8 @@ class Calibration:
     changes : DataFrame
         One row per changed value: ``path``, ``old``, ``new``, ``basis`` (credibility Z or
         claims behind it).
+    limit_severity : scipy.stats frozen distribution or None
+        The per-person death-loss distribution fitted for the limit factors, when asked for.
     indication : DataFrame
         Per rating unit: the pure risk loss rate (纯风险损失率, yuan per unit of exposure, with
         its confidence interval, see :func:`rating.calibrate.indicate.pure_risk_loss_rates`),
@@ -118,6 +126,7 @@ class Calibration:
     book: RateBook
     changes: pd.DataFrame
     indication: pd.DataFrame
+    limit_severity: Any = None
 
     def to_yaml(self) -> str:
         """The new book as YAML text, headed by a comment listing the changed values."""
@@ -174,6 +183,10 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
     changes = _rebalance(document, base, data, refits, changes) + tier_changes
+    severity = None
+    if config.limit_severity is not None:
+        severity, limit_changes = _limit_factors(document, base, policy_years, claims, config)
+        changes += limit_changes
     years = sorted(int(y) for y in pd.unique(data["year"]))
     document["sources"][SOURCE] = {
         "title": f"Calibration of {base.id} from experience {years[0]}-{years[-1]}",
@@ -196,7 +209,8 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
         raise RatingError(f"the calibrated book is not valid: {exc}") from None
     return Calibration(document, book, pd.DataFrame(
         changes, columns=["path", "old", "new", "basis"]),
-        _indication(data, claims, policy_years, loads, cred, config.loads.fixed_expense_ratio))
+        _indication(data, claims, policy_years, loads, cred, config.loads.fixed_expense_ratio),
+        severity)
 
 
 def _indication(data: pd.DataFrame, claims: pd.DataFrame, policy_years: pd.DataFrame,
@@ -382,6 +396,63 @@ def _rebalance(document: dict, base: RateBook, data: pd.DataFrame, refits: list,
             _mark(node, f"base rate was {old:g}; tier off-balance {factor:.4f}")
             by_path[path] = [path, old, new, f"tier off-balance {factor:.4f}"]
     return [tuple(v) for v in by_path.values()]
+
+
+def _limit_factors(document: dict, base: RateBook, policy_years: pd.DataFrame,
+                   claims: pd.DataFrame, config: CalibrationConfig):
+    """Refit the limit factors from the per-person death losses.
+
+    Each claim with deaths gives a per-person amount, paid_death / deaths, censored at the
+    policy's per-person limit when it reached it; a lognormal is fitted by maximum
+    likelihood with that censoring, and each band's factor becomes the anchor band's factor
+    times LEV(band's lower limit) / LEV(anchor's lower limit), the anchor being the band
+    whose factor is closest to 1 (the first band is evaluated at the national floor, the
+    lowest limit a policy may choose). Factors are rounded to 2 decimals and kept
+    non-decreasing.
+    """
+    rows = claims_with(policy_years, claims, ["per_person_limit"])
+    rows = rows[(rows["deaths"] > 0) & rows["per_person_limit"].notna()]
+    if len(rows) < config.min_claims:
+        raise RatingError(f"limit factors: {len(rows)} claims with deaths, fewer than "
+                          f"min_claims {config.min_claims}")
+    amount = (rows["paid_death"] / rows["deaths"]).to_numpy(float)
+    cap = rows["per_person_limit"].to_numpy(float)
+    censored = amount >= cap - 0.005
+    severity = _censored_lognormal(amount, censored)
+    bands = base.limit_factors.bands
+    anchor = min(range(len(bands)), key=lambda i: abs(bands[i].factor - 1.0))
+    floor = value_at(national_rules().per_person_floor, config.effective_from).value
+    points = [max(b.lower, floor) for b in bands]
+    lev = limited_expected_value(severity, points)
+    factors = np.round(bands[anchor].factor * lev / lev[anchor], 2)
+    factors = np.maximum.accumulate(factors)  # a higher limit never costs less
+    node = document["limit_factors"]
+    out, notes = [], []
+    for i, (band, factor) in enumerate(zip(bands, factors)):
+        if float(factor) != band.factor:
+            node["bands"][i]["factor"] = float(factor)
+            notes.append(f"{band.lower:g}: was {band.factor:g}")
+            out.append((f"limit_factors.bands[{i}].factor", band.factor, float(factor),
+                        f"{int(censored.sum())}/{len(amount)} censored"))
+    if notes:
+        _mark(node, "; ".join(notes))
+    return severity, out
+
+
+def _censored_lognormal(amount: np.ndarray, censored: np.ndarray):
+    """Lognormal maximum likelihood with right-censoring at the limits reached."""
+    logs = np.log(amount)
+    start = np.array([logs.mean(), max(logs.std(), 0.1)])
+
+    def nll(theta):
+        mu, sigma = theta[0], np.exp(theta[1])
+        z = (logs - mu) / sigma
+        return -(stats.norm.logpdf(z[~censored]) - np.log(sigma) - logs[~censored]).sum() \
+            - stats.norm.logsf(z[censored]).sum()
+
+    fit = optimize.minimize(nll, [start[0], np.log(start[1])], method="Nelder-Mead",
+                            options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000})
+    return stats.lognorm(s=float(np.exp(fit.x[1])), scale=float(np.exp(fit.x[0])))
 
 
 def _natural_order(table) -> list[str]:
