@@ -158,6 +158,10 @@ def test_tier_refit_is_off_balanced_in_the_base_rates():
         assert new == pytest.approx(round(old * factor, 4), abs=1e-4)
 
 
+def model_base_is_medium(table) -> bool:
+    return min(table.levels, key=lambda lv: abs(table.levels[lv].factor - 1.0)) == "medium"
+
+
 def test_tier_factors_are_credibility_weighted():
     """A level with c claims moves Z = min(1, sqrt(c / 1,082)) of the way from its old factor
     to the indication (old factor of the GLM base level × fitted relativity), rounded to 2
@@ -168,7 +172,12 @@ def test_tier_factors_are_credibility_weighted():
     py, cl = synthetic_experience(6000, years=3, seed=5)
     new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
     old = rating.load_book(BASE).tiers["scale"]
-    model = FrequencyGLM(["rating_unit", "scale"]).fit(with_claims(py, cl))
+    data = with_claims(py, cl)
+    # the documented fit: scale blank outside its table's sectors, anchored on the book's
+    # neutral level (factor 1.00: medium)
+    in_scope = data["rating_unit"].astype(str).str.split(".").str[0].isin(old.sectors)
+    data["scale"] = data["scale"].astype(object).where(in_scope, None)
+    model = FrequencyGLM(["rating_unit", "scale"], base_levels={"scale": "medium"}).fit(data)
     rel = model.relativities_.query("factor == 'scale'").set_index("level")
     anchor = old.levels[model.base_levels_["scale"]].factor
     moved = 0

@@ -9,8 +9,9 @@ Method (stated in the new book's provenance):
    base rate is the old one times that change. A unit without experience keeps its rate.
 2. Tier and floating factors keyed on the config's ``tiers`` variables (categorical tables
    only), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
-   those variables: a level's indicated factor is the old factor of the GLM's base level
-   times the fitted relativity, blended with the old factor by limited-fluctuation
+   those variables, each variable blank outside its table's sectors and anchored on the
+   book's neutral level (factor nearest 1): a level's indicated factor is the old factor of
+   that base level times the fitted relativity, blended with the old factor by limited-fluctuation
    credibility Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic
    standard for frequency within 5% with 90% probability) and rounded to 2 decimals;
    levels with fewer than ``min_claims`` claims keep their factor; factors of an adverse record (accident grade...) are made
@@ -306,7 +307,27 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
     variables = sorted({t.variable for _, t in tables})
     if not variables:
         return [], []
-    model = FrequencyGLM(["rating_unit", *variables]).fit(data)
+    # a table answers only for its sectors: elsewhere the variable is blank ("does not
+    # apply"), so rows of other sectors do not pull its relativities
+    sectors = data["rating_unit"].astype(str).str.split(".").str[0]
+    fit_data = data.copy()
+    for variable in variables:
+        scopes = [t.sectors for _, t in tables if t.variable == variable]
+        if all(scope is not None for scope in scopes):
+            allowed = {s for scope in scopes for s in scope}
+            column = fit_data[variable].astype(object)
+            fit_data[variable] = column.where(sectors.isin(allowed), None)
+    # anchor each variable on the book's own neutral level (factor nearest 1), not on the
+    # level with most exposure, which sums persons and yuan across units
+    base_levels = {}
+    for variable in variables:
+        table = next(t for _, t in tables if t.variable == variable)
+        present = set(fit_data[variable].dropna().astype(str))
+        candidates = [lv for lv in table.levels if lv in present]
+        if candidates:
+            base_levels[variable] = min(candidates,
+                                        key=lambda lv: abs(table.levels[lv].factor - 1.0))
+    model = FrequencyGLM(["rating_unit", *variables], base_levels=base_levels).fit(fit_data)
     rel = model.relativities_
     out, refits = [], []
     for path, table in tables:
