@@ -228,3 +228,17 @@ def test_censored_lognormal_recovers_parameters():
     fit = _censored_lognormal(capped, capped >= 1_000_000.0)
     assert abs(np.log(fit.kwds["scale"]) - 13.0) < 0.08
     assert abs(fit.kwds["s"] - 1.0) < 0.08
+
+
+def test_recalibration_keeps_the_earlier_round_source(tmp_path):
+    """Calibrating a calibrated book adds a second source, calibration_2; values changed in
+    the first round still point at the first round's entry, and the title is not doubled."""
+    py, cl = experience_at(2 * TARGET)
+    first = calibrate(BASE, py, cl, config())
+    path = tmp_path / "first.yaml"
+    path.write_text(first.to_yaml(), encoding="utf-8")
+    second = calibrate(path, py, cl, config(id="XM-CAL-2"))
+    assert {"calibration", "calibration_2"} <= set(second.book.sources)
+    assert second.book.title.en.count("(calibrated)") == 1
+    changed = second.document["sectors"]["construction"]["subsectors"]["building"]
+    assert changed["source"] == "calibration_2"

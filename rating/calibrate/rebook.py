@@ -177,19 +177,23 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     _check_units(data, base)
     if data["claim_count"].sum() == 0:
         raise RatingError("the experience has no claims: nothing to calibrate from")
-    changes, cred = _base_rates(document, base, data, loads, config)
+    # a book calibrated before keeps the source of its earlier round; this round gets its own
+    source = next(key for key in (SOURCE, *(f"{SOURCE}_{i}" for i in range(2, 1000)))
+                  if key not in document["sources"])
+    changes, cred = _base_rates(document, base, data, loads, config, source)
     try:
-        tier_changes, refits = _tier_factors(document, base, data, config)
+        tier_changes, refits = _tier_factors(document, base, data, config, source)
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
-    changes = _rebalance(document, base, data, refits, changes) + tier_changes
+    changes = _rebalance(document, base, data, refits, changes, source) + tier_changes
     severity = None
     if config.limit_severity is not None:
-        severity, limit_changes = _limit_factors(document, base, policy_years, claims, config)
+        severity, limit_changes = _limit_factors(document, base, policy_years, claims, config,
+                                                 source)
         changes += limit_changes
     years = sorted(int(y) for y in pd.unique(data["year"]))
-    document["sources"][SOURCE] = {
+    document["sources"][source] = {
         "title": f"Calibration of {base.id} from experience {years[0]}-{years[-1]}",
         "date": config.effective_from,
         "note": (f"{len(data):,} policy-years, {int(data['claim_count'].sum()):,} claims; "
@@ -264,7 +268,7 @@ def _check_units(data: pd.DataFrame, book: RateBook) -> None:
 
 
 def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads,
-                config: CalibrationConfig) -> list[tuple]:
+                config: CalibrationConfig, source: str):
     by_unit = data.groupby(["rating_unit", "year"], as_index=False, observed=True)[
         ["earned_premium", "incurred"]].sum()
     no_premium = by_unit.groupby("rating_unit", observed=True)["earned_premium"].sum()
@@ -289,14 +293,14 @@ def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads
             continue
         node["base_rate"] = new
         _mark(node, f"base rate was {old:g}; loss ratio {cred.risk_mean_[unit]:.4f}, "
-                    f"credibility Z {cred.z_[unit]:.3f}")
+                    f"credibility Z {cred.z_[unit]:.3f}", source)
         out.append((f"sectors.{sector}.subsectors.{sub}.base_rate", old, new,
                     f"Z={cred.z_[unit]:.3f}"))
     return out, cred
 
 
 def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
-                  config: CalibrationConfig) -> list[tuple]:
+                  config: CalibrationConfig, source: str):
     """Refit the categorical tables (tiers and floating factors) keyed on ``config.tiers``."""
     tables = [(("tiers", name), t) for name, t in base.tiers.items()]
     tables += [(("floating", "groups", g, "factors", name), t)
@@ -371,13 +375,13 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
             out.append((".".join(path) + f".levels.{level}.factor", spec.factor, new,
                         f"{claims} claims"))
         if notes:
-            _mark(node, "; ".join(notes))
+            _mark(node, "; ".join(notes), source)
             refits.append((table, new_factors))
     return out, refits
 
 
 def _rebalance(document: dict, base: RateBook, data: pd.DataFrame, refits: list,
-               changes: list[tuple]) -> list[tuple]:
+               changes: list[tuple], source: str) -> list[tuple]:
     """Scale each unit's base rate so that the tier refits alone do not move the unit's
     premium: by sum(EP) / sum(EP × new/old tier factors), over the unit's experience rows
     (EP = earned premium). Returns ``changes`` with the base rates updated."""
@@ -414,13 +418,13 @@ def _rebalance(document: dict, base: RateBook, data: pd.DataFrame, refits: list,
             by_path[path][2] = new
             by_path[path][3] += f", tier off-balance {factor:.4f}"
         else:
-            _mark(node, f"base rate was {old:g}; tier off-balance {factor:.4f}")
+            _mark(node, f"base rate was {old:g}; tier off-balance {factor:.4f}", source)
             by_path[path] = [path, old, new, f"tier off-balance {factor:.4f}"]
     return [tuple(v) for v in by_path.values()]
 
 
 def _limit_factors(document: dict, base: RateBook, policy_years: pd.DataFrame,
-                   claims: pd.DataFrame, config: CalibrationConfig):
+                   claims: pd.DataFrame, config: CalibrationConfig, source: str):
     """Refit the limit factors from the per-person death losses.
 
     Each claim with deaths gives a per-person amount, paid_death / deaths, censored at the
@@ -456,7 +460,7 @@ def _limit_factors(document: dict, base: RateBook, policy_years: pd.DataFrame,
             out.append((f"limit_factors.bands[{i}].factor", band.factor, float(factor),
                         f"{int(censored.sum())}/{len(amount)} censored"))
     if notes:
-        _mark(node, "; ".join(notes))
+        _mark(node, "; ".join(notes), source)
     return severity, out
 
 
@@ -483,10 +487,10 @@ def _natural_order(table) -> list[str]:
     return list(table.levels)
 
 
-def _mark(node: dict[str, Any], note: str) -> None:
+def _mark(node: dict[str, Any], note: str, source: str) -> None:
     """Give a changed object the calibration as its source, keeping its earlier note."""
     node.pop("illustrative", None)
     before = node.get("note")
-    node["source"] = SOURCE
+    node["source"] = source
     node["article"] = "rating.calibrate.rebook"
     node["note"] = "calibrated: " + note + (f" (before: {before})" if before else "")
