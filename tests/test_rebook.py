@@ -242,3 +242,22 @@ def test_recalibration_keeps_the_earlier_round_source(tmp_path):
     assert second.book.title.en.count("(calibrated)") == 1
     changed = second.document["sectors"]["construction"]["subsectors"]["building"]
     assert changed["source"] == "calibration_2"
+
+
+def test_banded_tables_are_refitted_as_their_bands():
+    """Banded tables (claim-free years; deaths, an adverse record) are refitted band by band:
+    the new book loads (its validator refuses deaths factors that fall as deaths rise, and
+    claim-free bands that do not start at 0), changed bands are listed by index and the
+    tables re-sourced to the calibration."""
+    py, cl = synthetic_experience(12_000, years=3, seed=7)
+    result = calibrate(BASE, py, cl, config(tiers=["claim_free_years", "deaths"],
+                                            min_claims=5))
+    paths = list(result.changes["path"])
+    assert any(p.startswith("floating.groups.claims.factors.claim_free.bands[") for p in paths)
+    deaths = result.book.floating.groups["accidents"].factors["deaths"]
+    factors = [b.factor for b in deaths.bands]
+    assert factors == sorted(factors)
+    claim_free = result.book.floating.groups["claims"].factors["claim_free"]
+    assert claim_free.source == "calibration"
+    band0 = claim_free.bands[0]
+    assert (band0.lower, band0.factor) == (0, 1.0)  # the neutral band anchors the fit

@@ -8,7 +8,7 @@ Method (stated in the new book's provenance):
    ``(credibility loss ratio + fixed expense ratio) / (1 - proportional loads)`` and the new
    base rate is the old one times that change. A unit without experience keeps its rate.
 2. Tier and floating factors keyed on the config's ``tiers`` variables (categorical tables
-   only), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
+   by level, banded tables by band), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
    those variables, each variable blank outside its table's sectors and anchored on the
    book's neutral level (factor nearest 1): a level's indicated factor is the old factor of
    that base level times the fitted relativity, blended with the old factor by limited-fluctuation
@@ -26,8 +26,8 @@ Method (stated in the new book's provenance):
 4. With ``limit_severity: lognorm``, the limit factors from a censored lognormal fit of the
    per-person death losses and its limited expected values (see :func:`_limit_factors`).
 
-Not done yet: banded tables are kept; earned premium is taken at the base book's rate level (no
-on-levelling, trend or IBNR).
+Not done: earned premium is taken at the base book's rate level (no on-levelling, trend or
+IBNR), and severity is taken as flat across tier levels.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from ..book.schema import POSITIVE, Reader, Share
 from ..book.yamlsafe import load_yaml_file
 from ..files import read_table
 from ..errors import RatingError
-from ..profile_fields import ADVERSE, WORST_GRADE_LEVELS
+from ..profile_fields import ADVERSE, CLEAN_RECORD, WORST_GRADE_LEVELS
 from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM
@@ -182,11 +182,12 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
                   if key not in document["sources"])
     changes, cred = _base_rates(document, base, data, loads, config, source)
     try:
-        tier_changes, refits = _tier_factors(document, base, data, config, source)
+        tier_changes, refits, fitted_data = _tier_factors(document, base, data, config,
+                                                          source)
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
-    changes = _rebalance(document, base, data, refits, changes, source) + tier_changes
+    changes = _rebalance(document, fitted_data, refits, changes, source) + tier_changes
     severity = None
     if config.limit_severity is not None:
         severity, limit_changes = _limit_factors(document, base, policy_years, claims, config,
@@ -299,103 +300,154 @@ def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads
     return out, cred
 
 
-def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
-                  config: CalibrationConfig, source: str):
-    """Refit the categorical tables (tiers and floating factors) keyed on ``config.tiers``."""
+@dataclass(frozen=True)
+class _View:
+    """A categorical or banded factor table seen as named levels, for refitting.
+
+    Bands become levels ``band0``, ``band1``... of a column of band labels."""
+
+    path: tuple
+    table: Any
+    column: str               # the data column the GLM fits
+    old: dict[str, float]     # level -> old factor, in the table's natural order
+    default: str | None       # the level of a missing value
+
+    def key(self, level: str) -> str:
+        if self.table.levels is not None:
+            return ".".join(self.path) + f".levels.{level}.factor"
+        return ".".join(self.path) + f".bands[{level[4:]}].factor"
+
+    def write(self, node: dict, level: str, value: float) -> None:
+        if self.table.levels is not None:
+            node["levels"][level]["factor"] = value
+        else:
+            node["bands"][int(level[4:])]["factor"] = value
+
+
+def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
+    """The tables keyed on ``config.tiers`` as views, and the data with band columns."""
     tables = [(("tiers", name), t) for name, t in base.tiers.items()]
     tables += [(("floating", "groups", g, "factors", name), t)
                for g, group in base.floating.groups.items()
                for name, t in group.factors.items()]
-    tables = [(path, t) for path, t in tables
-              if t.variable in config.tiers and t.levels is not None and t.variable in data]
-    variables = sorted({t.variable for _, t in tables})
-    if not variables:
-        return [], []
-    # a table answers only for its sectors: elsewhere the variable is blank ("does not
+    data = data.copy()
+    views = []
+    for path, table in tables:
+        if table.variable not in config.tiers or table.variable not in data:
+            continue
+        if table.levels is not None:
+            order = list(WORST_GRADE_LEVELS) if table.variable == "worst_accident_grade" \
+                else list(table.levels)
+            old = {lv: table.levels[lv].factor for lv in order}
+            default = table.default
+            views.append(_View(path, table, table.variable, old, default))
+            continue
+        column = f"{table.variable}__{path[-1]}"
+        values = pd.to_numeric(data[table.variable], errors="coerce").to_numpy(float)
+        if table.variable in CLEAN_RECORD:
+            values = np.where(np.isnan(values), 0.0, values)  # no record means none
+        idx = np.zeros(len(values), dtype=int)
+        for band in table.bands[1:]:
+            idx += (values >= band.lower) if (table.closed or "left") == "left" \
+                else (values > band.lower)
+        labels = np.array([f"band{i}" for i in range(len(table.bands))], dtype=object)
+        data[column] = np.where(np.isnan(values), None, labels[idx])
+        old = {f"band{i}": b.factor for i, b in enumerate(table.bands)}
+        views.append(_View(path, table, column, old, None))
+    return views, data
+
+
+def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
+                  config: CalibrationConfig, source: str):
+    """Refit the tables (tiers and floating factors, categorical or banded) keyed on
+    ``config.tiers``."""
+    views, fit_data = _views(base, data, config)
+    columns = sorted({v.column for v in views})
+    if not columns:
+        return [], [], data
+    # a table answers only for its sectors: elsewhere its column is blank ("does not
     # apply"), so rows of other sectors do not pull its relativities
-    sectors = data["rating_unit"].astype(str).str.split(".").str[0]
-    fit_data = data.copy()
-    for variable in variables:
-        scopes = [t.sectors for _, t in tables if t.variable == variable]
+    sectors = fit_data["rating_unit"].astype(str).str.split(".").str[0]
+    for column in columns:
+        scopes = [v.table.sectors for v in views if v.column == column]
         if all(scope is not None for scope in scopes):
             allowed = {s for scope in scopes for s in scope}
-            column = fit_data[variable].astype(object)
-            fit_data[variable] = column.where(sectors.isin(allowed), None)
-    # anchor each variable on the book's own neutral level (factor nearest 1), not on the
+            fit_data[column] = fit_data[column].astype(object).where(sectors.isin(allowed), None)
+    # anchor each column on the book's own neutral level (factor nearest 1), not on the
     # level with most exposure, which sums persons and yuan across units
     base_levels = {}
-    for variable in variables:
-        table = next(t for _, t in tables if t.variable == variable)
-        present = set(fit_data[variable].dropna().astype(str))
-        candidates = [lv for lv in table.levels if lv in present]
+    for column in columns:
+        view = next(v for v in views if v.column == column)
+        present = set(fit_data[column].dropna().astype(str))
+        candidates = [lv for lv in view.old if lv in present]
         if candidates:
-            base_levels[variable] = min(candidates,
-                                        key=lambda lv: abs(table.levels[lv].factor - 1.0))
-    model = FrequencyGLM(["rating_unit", *variables], base_levels=base_levels).fit(fit_data)
+            base_levels[column] = min(candidates, key=lambda lv: abs(view.old[lv] - 1.0))
+    model = FrequencyGLM(["rating_unit", *columns], base_levels=base_levels).fit(fit_data)
     rel = model.relativities_
     out, refits = [], []
-    for path, table in tables:
-        fitted = rel[rel["factor"] == table.variable].set_index("level")
-        base_level = model.base_levels_[table.variable]
-        if base_level not in table.levels:
+    for view in views:
+        fitted = rel[rel["factor"] == view.column].set_index("level")
+        base_level = model.base_levels_[view.column]
+        if base_level not in view.old:
             continue
-        anchor = table.levels[base_level].factor
+        anchor = view.old[base_level]
         new_factors = {}
-        for level, spec in table.levels.items():
+        for level, old in view.old.items():
             credible = (level != base_level and level in fitted.index
                         and fitted.loc[level, "claims"] >= config.min_claims)
             if not credible:
-                new_factors[level] = spec.factor
+                new_factors[level] = old
                 continue
             # limited-fluctuation credibility: Z = sqrt(n / n_full), n_full = 1,082 claims
             # by default (frequency within 5% of its mean with 90% probability)
             z = min(1.0, float(np.sqrt(fitted.loc[level, "claims"]
                                        / config.full_credibility_claims)))
             fitted_factor = anchor * fitted.loc[level, "relativity"]
-            new_factors[level] = float(np.round(z * fitted_factor + (1 - z) * spec.factor, 2))
-        if path[0] == "floating":  # beyond the band a factor would be cut off anyway
+            new_factors[level] = float(np.round(z * fitted_factor + (1 - z) * old, 2))
+        if view.path[0] == "floating":  # beyond the band a factor would be cut off anyway
             band = base.floating
             new_factors = {k: min(max(v, band.floor), band.cap) for k, v in new_factors.items()}
-        if table.variable in ADVERSE:  # a worse record may not lower a premium
+        if view.table.variable in ADVERSE:  # a worse record may not lower a premium
             running = 0.0
-            for level in _natural_order(table):
+            for level in view.old:  # natural order: best record first
                 running = max(running, new_factors[level])
                 new_factors[level] = running
         node = document
-        for key in path:
+        for key in view.path:
             node = node[key]
         notes = []
-        for level, spec in table.levels.items():
+        for level, old in view.old.items():
             new = new_factors[level]
-            if new <= 0 or new == spec.factor:
+            if new <= 0 or new == old:
                 continue
-            node["levels"][level]["factor"] = new
-            notes.append(f"{level} was {spec.factor:g}")
+            view.write(node, level, new)
+            notes.append(f"{level} was {old:g}")
             claims = int(fitted.loc[level, "claims"]) if level in fitted.index else 0
-            out.append((".".join(path) + f".levels.{level}.factor", spec.factor, new,
-                        f"{claims} claims"))
+            out.append((view.key(level), old, new, f"{claims} claims"))
         if notes:
             _mark(node, "; ".join(notes), source)
-            refits.append((table, new_factors))
-    return out, refits
+            refits.append((view, new_factors))
+    return out, refits, fit_data
 
 
-def _rebalance(document: dict, base: RateBook, data: pd.DataFrame, refits: list,
-               changes: list[tuple], source: str) -> list[tuple]:
-    """Scale each unit's base rate so that the tier refits alone do not move the unit's
-    premium: by sum(EP) / sum(EP × new/old tier factors), over the unit's experience rows
-    (EP = earned premium). Returns ``changes`` with the base rates updated."""
+def _rebalance(document: dict, data: pd.DataFrame, refits: list, changes: list[tuple],
+               source: str) -> list[tuple]:
+    """Scale each unit's base rate so that the table refits alone do not move the unit's
+    premium: by sum(EP) / sum(EP × new/old factors), over the unit's experience rows
+    (EP = earned premium; ``data`` holds the refitted columns). Returns ``changes`` with the
+    base rates updated."""
     if not refits:
         return changes
     sectors = data["rating_unit"].astype(str).str.split(".").str[0].to_numpy()
     ratio = np.ones(len(data))
-    for table, new_factors in refits:
-        applies = np.ones(len(data), dtype=bool) if table.sectors is None else \
-            np.isin(sectors, table.sectors)
-        default = table.default if table.default is not None else next(iter(table.levels))
-        levels = data[table.variable].astype(object).where(data[table.variable].notna(),
-                                                           default).astype(str)
-        old = levels.map({k: v.factor for k, v in table.levels.items()}).to_numpy(float)
+    for view, new_factors in refits:
+        applies = np.ones(len(data), dtype=bool) if view.table.sectors is None else \
+            np.isin(sectors, view.table.sectors)
+        levels = data[view.column].astype(object)
+        if view.default is not None:
+            levels = levels.where(levels.notna(), view.default)
+        levels = levels.astype(str)
+        old = levels.map(view.old).to_numpy(float)
         new = levels.map(new_factors).to_numpy(float)
         ok = applies & np.isfinite(old) & np.isfinite(new)
         ratio[ok] *= new[ok] / old[ok]
@@ -478,13 +530,6 @@ def _censored_lognormal(amount: np.ndarray, censored: np.ndarray):
     fit = optimize.minimize(nll, [start[0], np.log(start[1])], method="Nelder-Mead",
                             options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000})
     return stats.lognorm(s=float(np.exp(fit.x[1])), scale=float(np.exp(fit.x[0])))
-
-
-def _natural_order(table) -> list[str]:
-    """Levels from the best record to the worst (the book's order; grades from none up)."""
-    if table.variable == "worst_accident_grade":
-        return list(WORST_GRADE_LEVELS)
-    return list(table.levels)
 
 
 def _mark(node: dict[str, Any], note: str, source: str) -> None:
