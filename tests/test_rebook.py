@@ -164,14 +164,19 @@ def model_base_is_medium(table) -> bool:
 
 def test_tier_factors_are_credibility_weighted():
     """A level with c claims moves Z = min(1, sqrt(c / 1,082)) of the way from its old factor
-    to the indication (old factor of the GLM base level × fitted relativity), rounded to 2
+    to the indication (old factor of the GLM base level × fitted frequency relativity, with
+    ``relativities: frequency``), rounded to 2
     decimals; the indication comes from the same GLM fitted here on the same data, the blend
     is checked level by level."""
     from rating.calibrate.experience import with_claims
     from rating.calibrate.glm import FrequencyGLM
     py, cl = synthetic_experience(6000, years=3, seed=5)
-    new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
+    new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5,
+                                         relativities="frequency")).book.tiers["scale"]
+    pure = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
     old = rating.load_book(BASE).tiers["scale"]
+    # the default multiplies in the severity relativities: some level differs
+    assert any(pure.levels[lv].factor != new.levels[lv].factor for lv in old.levels)
     data = with_claims(py, cl)
     # the documented fit: scale blank outside its table's sectors, anchored on the book's
     # neutral level (factor 1.00: medium)

@@ -8,26 +8,27 @@ Method (stated in the new book's provenance):
    ``(credibility loss ratio + fixed expense ratio) / (1 - proportional loads)`` and the new
    base rate is the old one times that change. A unit without experience keeps its rate.
 2. Tier and floating factors keyed on the config's ``tiers`` variables (categorical tables
-   by level, banded tables by band), by a Poisson frequency GLM (log link, exposure offset) over the rating unit and
-   those variables, each variable blank outside its table's sectors and anchored on the
-   book's neutral level (factor nearest 1): a level's indicated factor is the old factor of
-   that base level times the fitted relativity, blended with the old factor by limited-fluctuation
-   credibility Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic
-   standard for frequency within 5% with 90% probability) and rounded to 2 decimals;
-   levels with fewer than ``min_claims`` claims keep their factor; factors of an adverse record (accident grade...) are made
-   non-decreasing, as the book's rules require; floating factors stay inside the float
-   band. Each unit's base rate is then scaled by its off-balance, sum(EP) / sum(EP × new /
-   old tier factors) over its experience, so the tier changes alone do not move the unit's
-   premium. Severity is taken as flat across tier levels.
+   by level, banded tables by band), by a Poisson frequency GLM (log link, exposure offset)
+   times a Gamma severity GLM (log link) over the rating unit and those variables
+   (``relativities: frequency`` uses the frequency alone). Each variable is blank outside
+   its table's sectors and anchored on the book's neutral level (factor nearest 1). A
+   level's indicated factor is the old factor of that base level times the fitted
+   relativity, blended with the old factor by limited-fluctuation credibility
+   Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic standard for
+   frequency within 5% with 90% probability) and rounded to 2 decimals; levels with fewer
+   than ``min_claims`` claims keep their factor; factors of an adverse record (accident
+   grade...) are made non-decreasing, as the book's rules require; floating factors stay
+   inside the float band. Each unit's base rate is then scaled by its off-balance,
+   sum(EP) / sum(EP × new / old factors) over its experience, so the table changes alone do
+   not move the unit's premium.
 3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
-
 4. With ``limit_severity: lognorm``, the limit factors from a censored lognormal fit of the
    per-person death losses and its limited expected values (see :func:`_limit_factors`).
 
 Not done: earned premium is taken at the base book's rate level (no on-levelling, trend or
-IBNR), and severity is taken as flat across tier levels.
+IBNR).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from ..errors import RatingError
 from ..profile_fields import ADVERSE, CLEAN_RECORD, WORST_GRADE_LEVELS
 from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
-from .glm import FrequencyGLM
+from .glm import FrequencyGLM, SeverityGLM
 from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
 from ..risk.limits import limited_expected_value
 
@@ -79,6 +80,7 @@ class CalibrationConfig:
     min_claims: Annotated[int, POSITIVE] = 30
     full_credibility_claims: Annotated[float, POSITIVE] = 1082.0
     limit_severity: Literal["lognorm"] | None = None
+    relativities: Literal["pure_premium", "frequency"] = "pure_premium"
 
 
 def read_experience(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -182,8 +184,8 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
                   if key not in document["sources"])
     changes, cred = _base_rates(document, base, data, loads, config, source)
     try:
-        tier_changes, refits, fitted_data = _tier_factors(document, base, data, config,
-                                                          source)
+        tier_changes, refits, fitted_data = _tier_factors(document, base, data, claims,
+                                                          config, source)
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
@@ -357,7 +359,7 @@ def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
     return views, data
 
 
-def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
+def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd.DataFrame,
                   config: CalibrationConfig, source: str):
     """Refit the tables (tiers and floating factors, categorical or banded) keyed on
     ``config.tiers``."""
@@ -384,6 +386,15 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame,
             base_levels[column] = min(candidates, key=lambda lv: abs(view.old[lv] - 1.0))
     model = FrequencyGLM(["rating_unit", *columns], base_levels=base_levels).fit(fit_data)
     rel = model.relativities_
+    if config.relativities == "pure_premium":
+        # pure premium = frequency × severity: multiply in the Gamma GLM's mean-amount
+        # relativities, fitted on the claims with the same factors and base levels
+        per_claim = claims_with(fit_data, claims, ["rating_unit", *columns])
+        severity = SeverityGLM(["rating_unit", *columns], base_levels=base_levels).fit(
+            per_claim).relativities_.set_index(["factor", "level"])["relativity"]
+        keys = pd.MultiIndex.from_frame(rel[["factor", "level"]])
+        rel = rel.assign(relativity=rel["relativity"].to_numpy()
+                         * severity.reindex(keys).fillna(1.0).to_numpy())
     out, refits = [], []
     for view in views:
         fitted = rel[rel["factor"] == view.column].set_index("level")
