@@ -71,6 +71,7 @@ import scipy
 import statsmodels
 from scipy import stats
 
+from _timing import best_time  # a sibling module of the benchmark scripts
 from rating.calibrate.experience import synthetic_experience, true_relativities, with_claims
 from rating.calibrate.glm import FrequencyGLM
 from rating.risk.aggregate import (AggregateDistribution, DiscreteSeverity, Poisson, discretise,
@@ -102,30 +103,6 @@ income 72,880, rounded up; tables/README.md), a multiple of both lattice spans."
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-def best_time(run, repeat: int) -> tuple[float, object]:
-    """Fastest wall time of ``repeat`` calls of ``run()`` and the last result.
-
-    Parameters
-    ----------
-    run : callable
-        Called without arguments.
-    repeat : int
-        Number of calls (>= 1).
-
-    Returns
-    -------
-    seconds, result
-    """
-    best, result = math.inf, None
-    for _ in range(repeat):
-        result = None  # free the previous result before the next run
-        gc.collect()
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
 
 # --- experience --------------------------------------------------------------------------------
 

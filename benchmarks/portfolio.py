@@ -40,6 +40,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
+from _timing import best_time  # a sibling module of the benchmark scripts
 import rating
 from rating.synthetic import synthetic_portfolio
 
@@ -65,18 +66,6 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-def best_time(run, repeat: int) -> tuple[float, object]:
-    """Fastest wall time of ``repeat`` calls of ``run()`` and the last result."""
-    best, result = math.inf, None
-    for _ in range(repeat):
-        result = None  # free the previous result before the next run
-        gc.collect()
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
 
 def _rss_bytes() -> int | None:
     """Current resident set (Linux), None where /proc is not available."""
