@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, find_book, load_book
+from .book import IncomeStatistics, RateBook, find_book, load_book
 from .columns import Problems, absent, as_date, dates, encode
 from .errors import ProfileError, RatingError
 from .premium import Rated, rate_frame
@@ -21,7 +21,8 @@ RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "co
 
 
 def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = None,
-                   date: dt.date | str | None = None, *, errors: str = "raise"):
+                   date: dt.date | str | None = None, *, errors: str = "raise",
+                   income: IncomeStatistics | None = None):
     """Rate every row of a portfolio with the same engine as :func:`rating.quote`.
 
     Parameters
@@ -38,6 +39,9 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         ``raise`` (default): one ProfileError listing the first bad rows. ``collect``: rate the
         good rows and return ``(result, problems)``, ``problems`` having one line per bad
         row and field (``row``, ``field``, ``reason``).
+    income : IncomeStatistics, optional
+        Urban income figures for the per-person floors; default the shipped statistics
+        (``tables/statistics/income.yaml``). Scenarios pass projected figures.
 
     Returns
     -------
@@ -61,7 +65,8 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         rows = rows[~already_bad[rows]]
         # every edition's rows are checked before anything is raised, so the error lists the
         # first bad rows of the whole frame
-        rated = rate_frame(frame.iloc[rows], edition, date=date, errors="collect")
+        rated = rate_frame(frame.iloc[rows], edition, date=date, errors="collect",
+                           income=income)
         if rated.problems.items:
             for positions, field_name, reason in rated.problems.items:
                 mask = np.zeros(len(frame), dtype=bool)

@@ -26,7 +26,7 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, national_rules
+from .book import IncomeStatistics, RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Problems, categories, dates, key_lists
 from .limits import LimitFloor, build_schedule, per_person_floor
@@ -95,7 +95,8 @@ class Rated:
 
 
 def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = None,
-               single: bool = False, errors: str = "raise") -> Rated:
+               single: bool = False, errors: str = "raise",
+               income: IncomeStatistics | None = None) -> Rated:
     """Rate every row of ``frame`` against ``book``.
 
     Parameters
@@ -110,6 +111,9 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     errors : {"raise", "collect"}
         ``collect``: rate the good rows only; ``Rated.index`` then holds their labels and
         ``Rated.problems`` every problem found.
+    income : IncomeStatistics, optional
+        Income statistics for the limit floors; default the shipped ones (scenarios pass
+        projected figures).
 
     Raises
     ------
@@ -166,7 +170,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         problems.add(rows & (values == 0), fname, "must be greater than 0")
 
     # --- limits --------------------------------------------------------------------------------
-    floors, floor = _floors(book, rate_date, problems)
+    floors, floor = _floors(book, rate_date, problems, income)
     limit = inputs.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     below = limit < floor
@@ -218,7 +222,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     coinsurance_codes(col("coinsurance"), problems, n)  # validated here, split on output
     inputs.check_the_rest()
     if problems.items and errors == "collect":
-        return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows())
+        return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows(), income)
     problems.raise_if_any()
 
     # --- arithmetic --------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
                      "check the exposure and the rate book's rates")
         if errors == "collect":
-            return _rate_good_rows(frame, book, date, problems, ~too_big)
+            return _rate_good_rows(frame, book, date, problems, ~too_big, income)
         problems.raise_if_any()
     premium_fen = to_fen(final, exact_final)
     prevention_fen = share_of(premium_fen, prevention)
@@ -267,11 +271,11 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
 
 
 def _rate_good_rows(frame: pd.DataFrame, book: RateBook, date, problems: Problems,
-                    good: np.ndarray) -> Rated:
+                    good: np.ndarray, income: IncomeStatistics | None) -> Rated:
     """Rate only the ``good`` rows; the result's problems are those found so far plus any the
     good rows raise only later (a premium out of range), at the frame's positions."""
     keep = np.flatnonzero(good)
-    rated = rate_frame(frame.iloc[keep], book, date=date, errors="collect")
+    rated = rate_frame(frame.iloc[keep], book, date=date, errors="collect", income=income)
     for positions, field_name, reason in rated.problems.items:
         mask = np.zeros(len(frame), dtype=bool)
         mask[keep[positions]] = True
@@ -398,7 +402,8 @@ def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(expiry) | np.isnat(inception), 0, months)
 
 
-def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems):
+def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems,
+            income: IncomeStatistics | None):
     """The per-person floor of each row, computed once per distinct date."""
     floors: dict[dt.date, LimitFloor] = {}
     codes, uniq = pd.factorize(rate_date, use_na_sentinel=True)
@@ -406,7 +411,7 @@ def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems):
     for k, d in enumerate(np.asarray(uniq)):
         day = d.astype("datetime64[D]").astype(dt.date)
         try:
-            floors[day] = per_person_floor(book, day)
+            floors[day] = per_person_floor(book, day, income=income)
             amounts[k] = floors[day].amount
         except LookupError as exc:
             problems.add(codes == k, "inception_date", str(exc))

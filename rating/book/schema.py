@@ -182,6 +182,23 @@ class Reader:
         return obj
 
 
+def as_data(obj: Any) -> Any:
+    """The document a dataclass was read from, rebuilt: the inverse of :meth:`Reader.read`.
+
+    Absent optional keys (``None``) are left out; reading the result back gives an equal
+    object. Used to derive a new document from a loaded one (scenarios) without the file.
+    """
+    if dataclasses.is_dataclass(obj):
+        return {f.metadata.get("key", f.name): as_data(getattr(obj, f.name))
+                for f in dataclasses.fields(obj)
+                if f.init and getattr(obj, f.name) is not None}
+    if isinstance(obj, (list, tuple)):
+        return [as_data(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: as_data(v) for k, v in obj.items()}
+    return obj
+
+
 def _keys(cls: type) -> str:
     return ", ".join(f.metadata.get("key", f.name) for f in dataclasses.fields(cls) if f.init)
 
