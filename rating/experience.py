@@ -41,7 +41,6 @@ Rules (the floating-rate inputs describe "the policy year before the one being r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ import pandas as pd
 
 from .book import RateBook
 from .claims import accident_grade
+from .calendar import date_column
 from .columns import (INVALID, MISSING, Problems, absent, categories, dates, flags, numbers,
                       show_value)
 from .errors import ProfileError
@@ -660,7 +660,7 @@ def _write(policies: pd.DataFrame, before: dict[str, np.ndarray],
     out = policies.copy()
     for name in ("inception_date", "expiry_date"):
         if name in policies.columns:
-            out[name] = _date_column(after[name], policies[name])
+            out[name] = date_column(after[name], policies[name])
     for name in (*ACCIDENT_FIELDS, "deaths", "major_hazards_unrectified", "claim_free_years"):
         out[name] = after[name].astype(np.int64)
     for name in ("standardisation_grade", "honour", "blacklisted"):
@@ -677,18 +677,6 @@ def _write(policies: pd.DataFrame, before: dict[str, np.ndarray],
     return out
 
 
-def _date_column(days: np.ndarray, like: pd.Series) -> pd.Series | np.ndarray:
-    """Dates written as the input wrote them: datetimes stay datetimes, dates stay dates,
-    anything else becomes YYYY-MM-DD text (None where NaT)."""
-    if isinstance(like.dtype, pd.DatetimeTZDtype):
-        return pd.Series(days, index=like.index).dt.tz_localize(like.dt.tz)
-    if pd.api.types.is_datetime64_any_dtype(like.dtype):
-        return pd.Series(days, index=like.index).astype(like.dtype)
-    first = like.dropna()
-    if len(first) and isinstance(first.iloc[0], dt.date):
-        return np.where(np.isnat(days), None, days.astype(object))
-    text = np.datetime_as_string(days, unit="D").astype(object)
-    return np.where(np.isnat(days), None, text)
 
 
 def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

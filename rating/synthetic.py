@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .calendar import add_months
 from .book import RateBook, find_book, national_rules
 from .limits import per_person_floor
 from .profile_fields import EXPOSURE_FIELDS
@@ -293,13 +294,6 @@ def _inception(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(rng.random(n) < NEW_YEAR_SHARE, new_year, days)
 
 
-def _add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """The same day ``months`` later, clipped to the month's last day."""
-    month = days.astype("datetime64[M]")
-    day = (days - month.astype("datetime64[D]")).astype(np.int64)
-    target = month + months
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(int)
-    return target.astype("datetime64[D]") + np.minimum(day, length - 1)
 
 
 def _expiry(rng, book: RateBook, subs, sub: np.ndarray, inception: np.ndarray) -> np.ndarray:
@@ -322,7 +316,7 @@ def _expiry(rng, book: RateBook, subs, sub: np.ndarray, inception: np.ndarray) -
     stated = ~project & ~short & (rng.random(n) < EXPLICIT_EXPIRY)
     months = np.where(stated, book.term.max_months, months)
     months = np.where(project, rng.integers(*PROJECT_MONTHS, size=n), months)
-    end = _add_months(inception, months) - np.timedelta64(1, "D")
+    end = add_months(inception, months) - np.timedelta64(1, "D")
     return np.where(project | short | stated, end, np.datetime64("NaT", "D"))
 
 

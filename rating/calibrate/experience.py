@@ -82,7 +82,8 @@ from ..limits import per_person_floor
 from ..portfolio import rate_portfolio
 from ..profile_fields import ACCIDENT_GRADES, EXPOSURE_FIELDS, WORST_GRADE_LEVELS
 # the portfolio generator's date and identifier helpers are reused, not copied
-from ..synthetic import DATE_FROM, _add_months, _commission_caps, _ids, synthetic_portfolio
+from ..calendar import add_months, term_months
+from ..synthetic import DATE_FROM, _commission_caps, _ids, synthetic_portfolio
 
 __all__ = ["ExperienceError", "claims_with", "incurred", "synthetic_experience",
            "true_relativities", "validate_experience", "with_claims"]
@@ -630,7 +631,7 @@ def synthetic_experience(n_policies: int, years: int | Sequence[int] = 3, seed: 
     # the term in months and the earned exposure (constant over the years)
     start0 = pd.to_datetime(port["inception_date"]).to_numpy().astype("datetime64[D]")
     end0 = pd.to_datetime(port["expiry_date"]).to_numpy().astype("datetime64[D]")
-    months = np.where(np.isnat(end0), 12, _months(start0, end0))
+    months = np.where(np.isnat(end0), 12, term_months(start0, end0))
     basis_code = basis_of_unit[unit]
     measure = np.full(n, np.nan)
     for b, field_name in enumerate(EXPOSURE_FIELDS.values()):
@@ -773,13 +774,6 @@ def _level_columns(port: pd.DataFrame, book: RateBook,
     return out
 
 
-def _months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Whole months of a period (end inclusive), as the engine counts them."""
-    ok = ~np.isnat(end)
-    mi, me = start.astype("datetime64[M]"), np.where(ok, end, start).astype("datetime64[M]")
-    di = (start - mi.astype("datetime64[D]")).astype(np.int64)
-    de = (np.where(ok, end, start) - me.astype("datetime64[D]")).astype(np.int64)
-    return np.where(ok, (me - mi).astype(np.int64) + (de >= di), 0)
 
 
 def _periods(start0: np.ndarray, months: np.ndarray, year: np.ndarray):
@@ -789,7 +783,7 @@ def _periods(start0: np.ndarray, months: np.ndarray, year: np.ndarray):
     day = np.minimum((start0 - jan1_0).astype(np.int64), 364)  # 31 Dec of a leap year: 30 Dec
     jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     pol_start = jan1 + day
-    return pol_start, _add_months(pol_start, months) - np.timedelta64(1, "D")
+    return pol_start, add_months(pol_start, months) - np.timedelta64(1, "D")
 
 
 def _worst_grade(accidents: np.ndarray) -> np.ndarray:
