@@ -16,7 +16,7 @@ from .schema import Reader
 from .yamlsafe import load_yaml, load_yaml_file
 
 __all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
-           "national_rules", "income_statistics", "tables_dir", "load_any",
+           "national_rules", "income_statistics", "read_income_statistics", "tables_dir", "load_any",
            "injury_scales", "InjuryScale"]
 
 T = TypeVar("T")
@@ -170,6 +170,11 @@ def national_rules() -> NationalRules:
     path = tables_dir() / "national.yaml"
     data, lines = load_yaml_file(path)
     return _read(NationalRules, data, lines, str(path))
+
+
+def read_income_statistics(data: dict, name: str | None = None) -> IncomeStatistics:
+    """Validate income statistics given as a parsed document (e.g. projected by a scenario)."""
+    return _read(IncomeStatistics, data, {}, name)
 
 
 @functools.cache
