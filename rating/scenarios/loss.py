@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..calibrate.experience import claims_with, validate_experience, with_claims
 from ..calibrate.glm import FrequencyGLM, SeverityGLM
+from ..errors import ProfileError, RatingError
 
 
 class GLMLossModel:
@@ -73,4 +74,9 @@ class GLMLossModel:
         """
         if not hasattr(self, "frequency_"):
             raise RuntimeError("this GLMLossModel is not fitted yet; call fit first")
-        return self.frequency_.predict(data) * self.severity_.predict(data)
+        try:
+            return self.frequency_.predict(data) * self.severity_.predict(data)
+        except ProfileError as exc:
+            raise RatingError(f"the loss model cannot predict {exc}: a level the experience "
+                              "did not fit (no exposure or no claims) has no relativity; refit "
+                              "on more experience or coarser factors") from None
