@@ -143,6 +143,21 @@ def _parser() -> argparse.ArgumentParser:
     dis.add_argument("--lang", choices=["zh", "en"], default="en")
     dis.set_defaults(run=_cmd_dislocation)
 
+    sc = sub.add_parser("scenarios", help="rate a portfolio under scenarios (YAML) and "
+                        "summarise the changes")
+    sc.add_argument("portfolio", metavar="PORTFOLIO", help="profiles (CSV or Parquet)")
+    sc.add_argument("scenarios", metavar="SCENARIOS.yaml",
+                    help="one scenario, or 'scenarios:' and a list (see rating.scenarios.spec)")
+    sc.add_argument("-o", "--output", required=True, metavar="SUMMARY.csv",
+                    help="the tidy summary: one row per scenario and segment")
+    sc.add_argument("--by", default="sector", metavar="COLUMNS",
+                    help="segment columns, comma-separated (default: sector; '' for totals)")
+    sc.add_argument("--policies", metavar="FILE.csv",
+                    help="also write one row per policy and scenario")
+    sc.add_argument("--book", metavar="FILE")
+    sc.add_argument("--date", metavar="YYYY-MM-DD", help="rating date for every row")
+    sc.set_defaults(run=_cmd_scenarios)
+
     b = sub.add_parser("books", help="list the shipped rate books")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
     b.add_argument("--json", action="store_true")
@@ -272,10 +287,7 @@ def _cmd_dislocation(args) -> int:
 
     if args.plot:
         check_writable(Path(args.plot))
-    path = Path(args.portfolio)
-    portfolio = read_table(path, dtype=str, keep_default_na=False)
-    if path.suffix.lower() != ".parquet":
-        portfolio = portfolio.replace("", None)  # blank CSV cells are missing values
+    portfolio = _read_portfolio(Path(args.portfolio))
     report = dislocation(load_book(args.old), load_book(args.new), portfolio,
                          date=as_date(args.date, "--date") if args.date else None,
                          errors="collect" if args.collect_errors else "raise")
@@ -283,6 +295,38 @@ def _cmd_dislocation(args) -> int:
     if args.plot:
         print(f"histogram -> {report.plot(args.plot)}")
     return 0
+
+
+def _cmd_scenarios(args) -> int:
+    from .scenarios import load_scenarios, rate_scenarios, summarise
+
+    outputs = [Path(args.output)] + ([Path(args.policies)] if args.policies else [])
+    for path in outputs:
+        check_writable(path)
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+    policies = rate_scenarios(_read_portfolio(Path(args.portfolio)),
+                              load_scenarios(args.scenarios),
+                              book=load_book(args.book) if args.book else None,
+                              date=as_date(args.date, "--date") if args.date else None,
+                              segments=list(dict.fromkeys(["sector", "subsector", *by])))
+    summary = summarise(policies, by)
+    write_atomically(outputs[0], summary.to_csv(index=False))
+    if args.policies:
+        write_atomically(outputs[1], policies.to_csv(index=False))
+    totals = summarise(policies, [])
+    for row in totals.itertuples():
+        print(f"{row.scenario}: premium {row.premium:,.2f} CNY ({row.premium_change_pct:+.2%}), "
+              f"average per-person limit {row.avg_per_person_limit:,.0f}")
+    print(f"summary -> {outputs[0]}" + (f", policies -> {outputs[1]}" if args.policies else ""))
+    return 0
+
+
+def _read_portfolio(path: Path):
+    """A portfolio file as text columns, blank CSV cells as missing values."""
+    portfolio = read_table(path, dtype=str, keep_default_na=False)
+    if path.suffix.lower() != ".parquet":
+        portfolio = portfolio.replace("", None)
+    return portfolio
 
 
 def _cmd_validate(args) -> int:

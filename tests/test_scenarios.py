@@ -469,3 +469,30 @@ def test_plots_return_figures_and_never_show(book_frame):
     assert pyplot.get_fignums() == open_before  # nothing registered with pyplot
     with pytest.raises(RatingError, match="no column 'nope'"):
         plots.plot_sweep(sweep, y="nope")
+
+
+# --- command line -----------------------------------------------------------------------------
+
+def test_cli_writes_the_summary_and_refuses_bad_scenarios(tmp_path, capsys):
+    """construction +10% on the 20m and 860k buildings: 20,800.80 -> 22,880.88 and
+    1,000.00 (minimum) -> 1,039.05, so the construction total goes 21,800.80 -> 23,919.93."""
+    from rating.cli import main
+
+    portfolio = tmp_path / "book.csv"
+    pd.DataFrame([building(20_000_000), building(860_000)]).to_csv(portfolio, index=False)
+    spec = tmp_path / "sc.yaml"
+    spec.write_text("name: up\nbook:\n  base_rate: {construction: 1.1}\n", encoding="utf-8")
+    out, per_policy = tmp_path / "summary.csv", tmp_path / "policies.csv"
+    assert main(["scenarios", str(portfolio), str(spec), "-o", str(out),
+                 "--policies", str(per_policy)]) == 0
+    summary = pd.read_csv(out)
+    assert list(summary["scenario"]) == ["baseline", "up"]
+    assert list(summary["premium"]) == [21800.80, 23919.93]
+    assert len(pd.read_csv(per_policy)) == 4
+    assert "up: premium 23,919.93 CNY (+9.72%)" in capsys.readouterr().out
+    spec.write_text("name: up\nbook:\n  base_rate: {construction: -1}\n", encoding="utf-8")
+    again = tmp_path / "again.csv"
+    assert main(["scenarios", str(portfolio), str(spec), "-o", str(again)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rating: error: {spec}:3: book.base_rate.construction: -1 is out")
+    assert not again.exists()

@@ -16,8 +16,8 @@ from .schema import Reader
 from .yamlsafe import load_yaml, load_yaml_file
 
 __all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
-           "national_rules", "income_statistics", "read_income_statistics", "tables_dir", "load_any",
-           "injury_scales", "InjuryScale"]
+           "national_rules", "income_statistics", "read_income_statistics", "tables_dir",
+           "load_any", "injury_scales", "InjuryScale"]
 
 T = TypeVar("T")
 
