@@ -17,3 +17,17 @@ def test_errors_are_value_errors():
     assert issubclass(rating.BookError, rating.RatingError)
     assert issubclass(rating.ProfileError, rating.RatingError)
     assert issubclass(rating.RatingError, ValueError)
+
+
+def test_scenario_names_are_pinned():
+    from rating import scenarios
+    from rating.scenarios import plots
+
+    assert sorted(scenarios.__all__) == [
+        "GLMLossModel", "Scenario", "apply_book", "apply_portfolio", "apply_statistics",
+        "load_scenarios", "rate_scenarios", "run_scenarios", "scenario", "summarise", "sweep",
+    ]
+    for name in scenarios.__all__:
+        assert hasattr(scenarios, name)
+    for name in ("plot_change_by_segment", "plot_change_distribution", "plot_sweep"):
+        assert callable(getattr(plots, name))
