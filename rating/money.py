@@ -49,16 +49,31 @@ def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> 
     ndarray of int64
         Amounts in fen.
     """
-    fen = yuan * 100.0
-    frac = fen - np.floor(fen)
-    doubtful = np.abs(frac - 0.5) <= _TRUST * np.maximum(fen, 1.0) + 1e-9
-    out = np.floor(fen + 0.5).astype(np.int64)
+    return _half_up_units(yuan, exact_yuan, 2)
+
+
+def round_half_up(values: np.ndarray, exact_values: Callable[[np.ndarray], np.ndarray],
+                  digits: int) -> np.ndarray:
+    """Round amounts (>= 0) half-up to ``digits`` decimals, exactly: as :func:`to_fen`, for
+    any number of decimals (0: whole persons or vehicles). Returns floats."""
+    return _half_up_units(values, exact_values, digits) / 10.0 ** digits
+
+
+def _half_up_units(values: np.ndarray, exact_values: Callable[[np.ndarray], np.ndarray],
+                   digits: int) -> np.ndarray:
+    """Whole units of 10**-digits, half-up; rows within float error of a half unit are
+    settled with the exact values."""
+    scaled = values * 10.0 ** digits
+    frac = scaled - np.floor(scaled)
+    doubtful = np.abs(frac - 0.5) <= _TRUST * np.maximum(scaled, 1.0) + 1e-9
+    out = np.floor(scaled + 0.5).astype(np.int64)
     rows = np.flatnonzero(doubtful)
     if rows.size:
+        unit = Decimal(10) ** digits
         with localcontext() as ctx:
             ctx.prec = 60
-            out[rows] = [int((v * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-                         for v in exact_yuan(rows)]
+            out[rows] = [int((v * unit).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                         for v in exact_values(rows)]
     return out
 
 

@@ -8,6 +8,7 @@ or the caller's portfolio changed, and never produces a book the loader would re
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..book.schema import as_data
 from ..calendar import add_months, date_column
 from ..columns import Problems, dates, numbers
 from ..errors import BookError
+from ..money import exact, round_half_up
 from .spec import BookChanges, Scenario, scenario as read_scenario
 
 COUNT_EXPOSURES = frozenset({"headcount", "vehicles", "vessels"})
@@ -38,8 +40,8 @@ def apply_book(book: RateBook, scenario: Scenario | dict[str, Any]) -> RateBook:
     -------
     RateBook
         ``book`` itself when the scenario changes nothing in it; otherwise a new, validated
-        book (status ``draft``, the scenario named in its title and notes, a note on every
-        object changed).
+        book: id ``<book id>+<scenario name>``, status ``draft``, the scenario named in its
+        title and notes, a note on every object changed.
 
     Raises
     ------
@@ -70,6 +72,7 @@ def apply_book(book: RateBook, scenario: Scenario | dict[str, Any]) -> RateBook:
     if changes.prevention_share is not None:
         doc["expenses"]["prevention_share_min"] = changes.prevention_share
         _note(doc["expenses"], f"{note}: prevention share {changes.prevention_share:g}")
+    doc["id"] = f"{book.id}+{sc.name}"
     doc["status"] = "draft"
     doc["title"] = {"zh": f"{doc['title']['zh']}（情景：{sc.name}）",
                     "en": f"{doc['title']['en']} (scenario: {sc.name})"}
@@ -188,14 +191,17 @@ def _note(node: dict, text: str) -> None:
 
 # --- statistics ------------------------------------------------------------------------------
 
-def apply_statistics(income: IncomeStatistics,
-                     scenario: Scenario | dict[str, Any]) -> IncomeStatistics:
+def apply_statistics(income: IncomeStatistics, scenario: Scenario | dict[str, Any], *,
+                     regions: list[str] | None = None) -> IncomeStatistics:
     """Income statistics with the scenario's projected figures added.
 
     Each region's series is extended from its last published figure by the growth path:
     ``value[y] = value[y - 1] x (1 + rate[y])``, rounded half-up to the yuan like published
     figures. Published figures are never replaced. Projected figures are marked
     ``illustrative`` with ``confidence: low`` and a note naming the scenario.
+
+    The regions projected are the scenario's ``regions``, else ``regions`` (the runner
+    passes those of the books it rates), else every series.
 
     Returns
     -------
@@ -212,7 +218,7 @@ def apply_statistics(income: IncomeStatistics,
         return income
     growth = sc.statistics.income_growth
     doc = as_data(income)
-    regions = sc.statistics.regions or list(doc["series"])
+    regions = sc.statistics.regions or regions or list(doc["series"])
     for i, region in enumerate(regions):
         if region not in doc["series"]:
             raise sc.error(("statistics", "regions", i), f"no income series {region!r}; use "
@@ -245,16 +251,17 @@ def apply_portfolio(frame: pd.DataFrame, scenario: Scenario | dict[str, Any]) ->
     """A copy of the portfolio with the scenario's portfolio changes.
 
     Dates move ``years_forward`` years; exposures grow (counts round half-up to whole units,
-    money amounts to the fen); safety-record counts shift for a seeded random share of the
-    policies; a stated ``prevention_share`` below the scenario's minimum is raised to it.
-    Only rows of the scenario's ``sectors`` change. Columns keep their kind (dates written as
-    they were, counts as whole numbers).
+    money amounts to the fen, exactly half-up); safety-record counts shift for a seeded random
+    share of the policies. Only rows of the scenario's ``sectors`` change. Columns keep their
+    kind (dates written as they were, counts as whole numbers). Bringing the policies within
+    the rules of the scenario's book (limits, commission, prevention share) is done when they
+    are rated (:func:`rating.scenarios.rate_scenarios`).
 
     Returns
     -------
     DataFrame
         Same index, order and columns as ``frame`` (plus a record column a shift needs that
-        the frame lacked); ``frame`` itself when nothing changes.
+        the frame lacked); a copy even when nothing changes.
 
     Raises
     ------
@@ -263,30 +270,22 @@ def apply_portfolio(frame: pd.DataFrame, scenario: Scenario | dict[str, Any]) ->
     """
     sc = read_scenario(scenario)
     changes = sc.portfolio
-    share = sc.book.prevention_share
-    lift = share is not None and "prevention_share" in frame.columns
-    if changes is None and not lift:
-        return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame never changes
+    if changes is None:
+        return out
     n = len(out)
     problems = Problems(out.index)
-    if changes is None:
-        rows = np.ones(n, dtype=bool)
-    else:
-        rows = _rows_in_sectors(out, sc)
-        for name in ("inception_date", "expiry_date"):
-            if changes.years_forward and name in out.columns:
-                days = dates(out[name], name, problems, n=n)
-                moved = np.where(rows, add_months(days, 12 * changes.years_forward), days)
-                out[name] = date_column(moved, out[name])
-        for name, rate in changes.exposure_growth.items():
-            if name in out.columns:
-                out[name] = _grow(out[name], name, rate, rows, problems)
-        for shift in changes.record_shift:
-            out[shift.field] = _shift(out.get(shift.field), shift, rows, problems, n)
-    if lift:
-        stated = numbers(out["prevention_share"], "prevention_share", problems, n=n)
-        out["prevention_share"] = np.where(stated < share, share, stated)
+    rows = _rows_in_sectors(out, sc)
+    for name in ("inception_date", "expiry_date"):
+        if changes.years_forward and name in out.columns:
+            days = dates(out[name], name, problems, n=n)
+            moved = np.where(rows, add_months(days, 12 * changes.years_forward), days)
+            out[name] = date_column(moved, out[name])
+    for name, rate in changes.exposure_growth.items():
+        if name in out.columns:
+            out[name] = _grow(out[name], name, rate, rows, problems)
+    for shift in changes.record_shift:
+        out[shift.field] = _shift(out.get(shift.field), shift, rows, problems, n)
     problems.raise_if_any()
     return out
 
@@ -304,10 +303,11 @@ def _grow(values: pd.Series, name: str, rate: float, rows: np.ndarray,
           problems: Problems) -> np.ndarray:
     x = numbers(values, name, problems, n=len(values))
     grown = x * (1.0 + rate)
-    if name in COUNT_EXPOSURES:
-        grown = np.floor(grown + 0.5)
-    elif name in MONEY_EXPOSURES:
-        grown = np.floor(grown * 100.0 + 0.5) / 100.0
+    digits = 0 if name in COUNT_EXPOSURES else 2 if name in MONEY_EXPOSURES else None
+    if digits is not None:
+        factor = 1 + Decimal(repr(rate))  # the rate as written, so halves are found exactly
+        ok = ~np.isnan(x)
+        grown[ok] = round_half_up(grown[ok], lambda at: exact(x[ok][at]) * factor, digits)
     return np.where(rows & ~np.isnan(x), grown, x)
 
 

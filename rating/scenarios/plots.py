@@ -1,6 +1,6 @@
 """Plots of scenario results. Each function returns a matplotlib ``Figure`` and never calls
-``show()``: a notebook displays the figure it is given, a script saves it with
-``fig.savefig(path)``.
+``show()``: a script saves it with ``fig.savefig(path)``; a notebook with the inline backend
+on (``%matplotlib inline``) displays it when it ends a cell.
 
 Figures are built without pyplot (no GUI backend is chosen, no global state is left behind).
 Labels are in English: matplotlib's default fonts have no CJK glyphs.
@@ -40,7 +40,9 @@ def plot_change_by_segment(summary: pd.DataFrame, segment: str = "sector"):
     Parameters
     ----------
     summary : DataFrame
-        From :func:`rating.scenarios.summarise` / ``run_scenarios`` with ``by=[segment]``.
+        From :func:`rating.scenarios.summarise` / ``run_scenarios`` with ``segment`` among
+        its ``by`` columns; finer segments are added up first, so the bars are the
+        segment's premium change, not an average of its parts'.
     segment : str
         The segment column.
 
@@ -48,13 +50,15 @@ def plot_change_by_segment(summary: pd.DataFrame, segment: str = "sector"):
     -------
     matplotlib.figure.Figure
     """
-    _needs(summary, ["scenario", segment, "premium_change_pct"], "plot_change_by_segment")
+    _needs(summary, ["scenario", segment, "premium", "baseline_premium"],
+           "plot_change_by_segment")
     data = summary[summary["scenario"].astype(object) != BASELINE]
-    table = data.pivot_table(index=segment, columns="scenario", values="premium_change_pct",
-                             observed=True, sort=True) * 100
+    totals = data.groupby([segment, "scenario"], observed=True)[
+        ["premium", "baseline_premium"]].sum()
+    table = (totals["premium"] / totals["baseline_premium"] - 1).unstack("scenario") * 100
     if table.empty:
         raise RatingError("plot_change_by_segment: no scenario besides the baseline")
-    fig = _figure((max(6.0, 0.7 * len(table) * max(1, table.shape[1]) ** 0.5 + 2), 4.5))
+    fig = _figure((min(14.0, max(6.0, 0.55 * len(table) * table.shape[1] ** 0.5 + 2)), 4.5))
     ax = fig.add_subplot()
     width = 0.8 / table.shape[1]
     x = np.arange(len(table))
@@ -120,9 +124,12 @@ def plot_sweep(frame: pd.DataFrame, y: str = "premium", segment: str | None = No
     matplotlib.figure.Figure
     """
     _needs(frame, ["parameter", "value", y, *([segment] if segment else [])], "plot_sweep")
-    points = frame[frame["value"].notna()].sort_values("value")
+    points = frame[frame["value"].notna()].sort_values("value", kind="stable")
     if points.empty:
         raise RatingError("plot_sweep: the frame has no swept point")
+    if segment is None and points["value"].duplicated().any():
+        raise RatingError("plot_sweep: the sweep has several rows per value (it was summarised "
+                          "by segment); pass segment= to draw one line each")
     fig = _figure((7.0, 4.5))
     ax = fig.add_subplot()
     groups = points.groupby(segment, observed=True, sort=True) if segment else [(None, points)]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from ..book.schema import FACTOR, MONEY, POSITIVE, SHARE, Constraint, Reader
+from ..book.schema import FACTOR, MONEY, POSITIVE, SHARE, Constraint, Reader, as_data
 from ..book.yamlsafe import Lines, load_yaml_file
 from ..errors import BookError
 from ..profile_fields import EXPOSURE_FIELDS
@@ -114,10 +114,16 @@ class IncomeGrowth:
 @dataclass(frozen=True, kw_only=True)
 class StatisticsChanges:
     """Changes to the statistics that set the per-person floors. ``regions``: the income
-    series to project (default every series)."""
+    series to project (default: those the rated books' floors use, or every series when the
+    statistics are changed without a book)."""
 
     income_growth: IncomeGrowth
     regions: list[str] | None = None
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if self.regions is not None and not self.regions:
+            raise reader.error(path + ("regions",), "list at least one region, or leave "
+                               "'regions' out for the regions of the books rated")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,7 +222,9 @@ def scenario(data: Scenario | dict[str, Any]) -> Scenario:
         Naming the key path and what would be valid.
     """
     if isinstance(data, Scenario):
-        return data
+        if data.origin is not None:  # read and checked already
+            return data
+        data = as_data(data)  # built in code: check it like any other
     return _read(data, {}, None, ())
 
 
@@ -257,10 +265,13 @@ def check_names(scenarios: list[Scenario], reader: Reader | None = None,
     """Scenario names must be unique."""
     seen: set[str] = set()
     for i, s in enumerate(scenarios):
+        where = () if prefix is None else prefix + (i, "name")
         if s.name in seen:
-            where = () if prefix is None else prefix + (i, "name")
             raise (reader or Reader({}, None)).error(where, f"scenario name {s.name!r} is used "
                                                      "twice; give each scenario its own name")
+        if s.name == BASELINE:
+            raise (reader or Reader({}, None)).error(where, f"{BASELINE!r} names the unchanged "
+                                                     "book in results; choose another name")
         seen.add(s.name)
 
 
