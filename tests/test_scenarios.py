@@ -24,6 +24,8 @@ from rating import scenarios as S
 from rating.book import find_book, income_statistics
 from rating.book.schema import as_data
 from rating.errors import BookError, RatingError
+from rating.scenarios.run import POLICY_COLUMNS
+from rating.scenarios.summary import SUMMARY_COLUMNS
 from rating.synthetic import synthetic_portfolio
 
 BOOK = find_book("CN-FJ-XM", dt.date(2024, 6, 1))
@@ -88,7 +90,9 @@ def test_identity_scenario_reproduces_the_baseline_exactly(book_frame):
         np.testing.assert_array_equal(part["prevention_fund"].to_numpy(),
                                       base["prevention_fund"].to_numpy())
         assert (part["premium_change"] == 0).all()
+    assert list(policies.columns) == POLICY_COLUMNS
     summary = S.summarise(policies, by=[])
+    assert list(summary.columns) == SUMMARY_COLUMNS
     assert (summary["premium"] == summary["premium"].iloc[0]).all()
     assert list(summary["scenario"]) == ["baseline", "same", "rebuilt"]
 
@@ -496,3 +500,182 @@ def test_cli_writes_the_summary_and_refuses_bad_scenarios(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"rating: error: {spec}:3: book.base_rate.construction: -1 is out")
     assert not again.exists()
+
+
+# --- review findings: shapes of input a book of business really has ---------------------------
+
+def test_sector_without_subsector_column_and_with_whitespace():
+    """'other' has one sub-sector, so a profile may leave the column out; a sector written
+    ' construction ' is the construction sector (the rating strips text) and is summarised
+    with the others."""
+    frame = pd.DataFrame([
+        {"jurisdiction": "CN-FJ-XM", "sector": "other", "inception_date": "2024-06-01",
+         "headcount": 20, "scale": "small"},
+        {"jurisdiction": "CN-FJ-XM", "sector": " construction ", "subsector": "building",
+         "inception_date": "2024-06-01", "contract_value": 20_000_000},
+        building(20_000_000)]).drop(columns="id")
+    summary = S.run_scenarios(frame, {"name": "up", "book": {"base_rate": {"construction": 1.1}}})
+    up = summary[summary["scenario"] == "up"].set_index("sector")
+    assert up.loc["construction", "policies"] == 2
+    assert up.loc["construction", "premium"] == 2 * 22880.88
+    assert up.loc["other", "premium_change"] == 0
+
+
+def test_duplicate_labels_and_several_editions(monkeypatch):
+    """Two editions: the shipped book to 2024-12-31 and a copy from 2025-01-01 with every
+    base rate doubled. Rows keep their labels (here all 7) and their order; a 2024 policy
+    moved a year on is rated on the 2025 edition: 20,800.80 -> 2 x 20,800.80 = 41,601.60
+    (the 2025 floor, 730,000 on 2024's missing figure, keeps the 1.08 limit factor)."""
+    import rating.book as book_module
+
+    old = BOOK
+    doc = as_data(old)
+    doc["effective_to"] = dt.date(2024, 12, 31)
+    first = rating.load_book(doc)
+    doc = as_data(old)
+    doc.update(id="CN-FJ-XM-2025", effective_from=dt.date(2025, 1, 1))
+    for sector in doc["sectors"].values():
+        for sub in sector["subsectors"].values():
+            sub["base_rate"] *= 2
+    second = rating.load_book(doc)
+    monkeypatch.setattr(book_module, "_shipped", lambda: (first, second))
+    frame = pd.DataFrame([building(20_000_000, "2025-06-01"), building(20_000_000),
+                          building(20_000_000, "2025-06-01")], index=[7, 7, 7])
+    policies = S.rate_scenarios(frame, {"name": "next", "portfolio": {"years_forward": 1}})
+    base = policies[policies["scenario"] == "baseline"]
+    nxt = policies[policies["scenario"] == "next"]
+    assert list(base["row"]) == [7, 7, 7]
+    assert list(base["premium"]) == [41601.60, 20800.80, 41601.60]
+    assert list(nxt["premium"]) == [41601.60, 41601.60, 41601.60]
+
+
+def test_empty_portfolio_gives_empty_results():
+    frame = pd.DataFrame([building(20_000_000)]).iloc[:0]
+    policies = S.rate_scenarios(frame, {"name": "up", "book": {"base_rate": {"all": 1.1}}})
+    assert len(policies) == 0 and list(policies.columns) == POLICY_COLUMNS
+    assert len(S.summarise(policies, by=[])) == 0
+
+
+def test_own_segment_columns_are_carried_not_rated():
+    """A 'branch' column is no profile field: named as a segment it is carried; not named,
+    it is refused like any misspelt field."""
+    frame = pd.DataFrame([building(20_000_000), building(860_000)]).assign(
+        branch=["north", "south"])
+    summary = S.run_scenarios(frame, {"name": "up", "book": {"base_rate": {"all": 1.1}}},
+                              by=["branch"])
+    up = summary[summary["scenario"] == "up"].set_index("branch")
+    assert up.loc["north", "premium"] == 22880.88 and up.loc["south", "premium"] == 1039.05
+    with pytest.raises(RatingError, match="branch: unknown field"):
+        S.rate_scenarios(frame, {"name": "up"})
+
+
+def test_collect_leaves_rows_bad_in_any_run_out_of_every_run():
+    """headcount 1 x (1 - 0.6) = 0.4 rounds to 0, which no policy may have: that row is bad
+    in the scenario only, so it leaves every run; a row bad in the baseline too."""
+    frame = pd.DataFrame([
+        {"id": "ok", "jurisdiction": "CN-FJ-XM", "sector": "fishery",
+         "subsector": "marine_fishing", "inception_date": "2024-06-01", "headcount": 10},
+        {"id": "tiny", "jurisdiction": "CN-FJ-XM", "sector": "fishery",
+         "subsector": "marine_fishing", "inception_date": "2024-06-01", "headcount": 1},
+        {"id": "bad", "jurisdiction": "CN-FJ-XM", "sector": "fishery",
+         "subsector": "nope", "inception_date": "2024-06-01", "headcount": 5}],
+        index=["a", "b", "c"])
+    shrink = {"name": "shrink", "portfolio": {"exposure_growth": {"headcount": -0.6}}}
+    policies, problems = S.rate_scenarios(frame, shrink, errors="collect")
+    assert list(policies["row"]) == ["a", "a"]
+    assert policies["premium"].iloc[1] == pytest.approx(policies["premium"].iloc[0] * 0.4,
+                                                        abs=0.01)
+    assert list(dict.fromkeys(zip(problems["scenario"], problems["row"], problems["field"]))) == [
+        ("baseline", "c", "subsector"), ("shrink", "b", "headcount")]
+    with pytest.raises(RatingError, match=r"scenario 'shrink': row 'b': headcount: must be "
+                                          "greater than 0"):
+        S.rate_scenarios(frame.loc[["a", "b"]], shrink)
+
+
+def test_years_forward_moves_a_fixed_rating_date_too():
+    """date 2024-06-01 and one year on: rated on 2025-06-01, after the 5% cap, so an 8%
+    commission is lowered to 5%."""
+    frame = pd.DataFrame([building(20_000_000, commission_rate=0.08)])
+    policies = S.rate_scenarios(frame, {"name": "n", "portfolio": {"years_forward": 1}},
+                                date="2024-06-01")
+    assert policies["commission_capped"].tolist() == [False, True]
+    assert policies["commission"].tolist() == [1664.06, 1040.04]
+
+
+def test_default_income_regions_are_the_books():
+    """Without 'regions' the path projects the series the rated book's floor reads (Xiamen,
+    last 2023), not CN-FJ (last 2022), so a path from 2024 is fine: the 2026 building of the
+    hand example above moves to 23,112.00. Standalone, every series must reach the path."""
+    frame = pd.DataFrame([building(20_000_000, "2026-06-01")])
+    growth = {"name": "g", "statistics": {"income_growth": {"first_year": 2024,
+                                                           "rates": [0.05, 0.04]}}}
+    policies = S.rate_scenarios(frame, growth)
+    assert policies["premium"].tolist() == [20800.80, 23112.00]
+    with pytest.raises(BookError, match="CN-FJ's last figure is for 2022"):
+        S.apply_statistics(income_statistics(), growth)
+    with pytest.raises(BookError, match="list at least one region"):
+        S.scenario({"name": "g", "statistics": {**growth["statistics"], "regions": []}})
+
+
+def test_the_format_example_in_the_docstring_runs():
+    from rating.scenarios import spec
+
+    text = spec.__doc__.split("Example (YAML)::")[1].split('"""')[0]
+    (sc,) = _load_text(textwrap.dedent(text))
+    frame = synthetic_portfolio(200, seed=4)
+    policies = S.rate_scenarios(frame, sc)
+    assert (policies["scenario"] == "construction_up").sum() == 200
+
+
+def _load_text(text: str):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scenario.yaml"
+        path.write_text(text, encoding="utf-8")
+        return S.load_scenarios(path)
+
+
+def test_scenarios_built_in_code_are_checked():
+    with pytest.raises(BookError, match="'baseline' names the unchanged book"):
+        S.rate_scenarios(pd.DataFrame([building(1e6)]), S.Scenario(name="baseline"))
+    with pytest.raises(BookError, match="book.float_cap: 0 is out of range"):
+        S.scenario(S.Scenario(name="x", book={"float_cap": 0}))
+
+
+def test_money_growth_is_exactly_half_up():
+    """1.50 x (1 - 0.81) = 0.285 exactly, 0.29 half-up (in float it is 0.28499999...)."""
+    frame = pd.DataFrame({"sector": ["other"], "payroll": [1.50]})
+    out = S.apply_portfolio(frame, {"name": "g", "portfolio": {
+        "exposure_growth": {"payroll": -0.81}}})
+    assert out["payroll"][0] == 0.29
+
+
+def test_sweep_names_and_values():
+    frame = pd.DataFrame([building(20_000_000)])
+    with pytest.raises(RatingError, match="both print as '1.3'"):
+        S.sweep(frame, "book.float_cap", [1.3, 1.3 + 1e-14])
+    out = S.sweep(frame, "statistics.income_growth",
+                  [{"first_year": 2024, "rates": [0.1]}])
+    assert out["value"][1] == {"first_year": 2024, "rates": [0.1]}
+
+
+def test_plots_add_finer_segments_up_and_refuse_mixed_sweeps(book_frame):
+    """A summary by sector and sub-sector plots each sector's own change: construction's
+    bar is (sum of its premiums / sum of its baseline premiums - 1), not a mean of parts."""
+    from rating.scenarios import plots
+
+    policies = S.rate_scenarios(book_frame, [
+        {"name": "up", "book": {"base_rate": {"construction.building": 1.5}}}])
+    fine = S.summarise(policies, by=["sector", "subsector"])
+    coarse = S.summarise(policies, by=["sector"])
+    fig = plots.plot_change_by_segment(fine)
+    heights = [bar.get_height() for bar in fig.axes[0].containers[0]]
+    up = coarse[coarse["scenario"] == "up"].sort_values("sector")
+    np.testing.assert_allclose(heights, 100 * up["premium_change_pct"].to_numpy())
+    sweep = S.sweep(book_frame, "book.float_cap", [1.1, 1.2], by=["sector"])
+    with pytest.raises(RatingError, match="pass segment="):
+        plots.plot_sweep(sweep)
+    assert len(plots.plot_sweep(sweep, segment="sector").axes[0].lines) == \
+        sweep["sector"].nunique()

@@ -15,7 +15,7 @@ Example (YAML)::
       minimum_premium: {construction: 2500}     # set, yuan
       factors:
         - {table: tiers.scale, level: large, factor: 0.9}
-        - {table: floating.record.deaths, band: 1, factor: 1.6}   # band by its lower bound
+        - {table: floating.accidents.deaths, band: 1, factor: 1.15}  # a band by its lower bound
       float_floor: 0.7
       float_cap: 1.4
       prevention_share: 0.25
