@@ -124,6 +124,9 @@ ADVERSE = frozenset({"accidents_general", "accidents_larger", "accidents_major",
                      "worst_accident_grade"})
 """Variables for which a worse record must never lower the premium (validated in books)."""
 
+FAVOURABLE = frozenset({"claim_free_years"})
+"""Variables for which a better record must never raise the premium (validated in books)."""
+
 CLEAN_RECORD = frozenset({"accidents_general", "accidents_larger", "accidents_major",
                           "accidents_especially_major", "deaths", "major_hazards_unrectified",
                           "claim_free_years"})

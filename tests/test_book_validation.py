@@ -695,3 +695,19 @@ def test_schedule_amounts_checked_against_each_other(text, reject):
     bad, line = replace(text, "rescue: {amount: 200000}", "rescue: {ratio: 20}")
     check(reject(bad), line=line, path="limits.schedule.rescue.ratio",
           mentions=("would exceed per_accident",))
+
+
+def test_claim_free_ladder_must_not_rise():
+    """More claim-free years never cost more: a ladder 1.00 / 0.95 / 1.02 is refused."""
+    import copy
+    import datetime as dt
+
+    from rating.book import find_book, load_book
+    from rating.book.schema import as_data
+
+    doc = as_data(find_book("CN-FJ-XM", dt.date(2024, 1, 1)))
+    doc = copy.deepcopy(doc)
+    bands = doc["floating"]["groups"]["claims"]["factors"]["claim_free"]["bands"]
+    bands[2]["factor"] = bands[0]["factor"] + 0.02
+    with pytest.raises(BookError, match="must not increase as the record improves"):
+        load_book(doc)

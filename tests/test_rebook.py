@@ -266,3 +266,16 @@ def test_banded_tables_are_refitted_as_their_bands():
     assert claim_free.source == "calibration"
     band0 = claim_free.bands[0]
     assert (band0.lower, band0.factor) == (0, 1.0)  # the neutral band anchors the fit
+    ladder = [b.factor for b in claim_free.bands]
+    assert ladder == sorted(ladder, reverse=True)  # more claim-free years never cost more
+
+
+def test_a_noisy_claim_free_refit_never_makes_more_years_cost_more():
+    """Regression (notebook 03): the synthetic truth has no claim-free effect, and on this
+    seed the noisy severity relativities of 2 and 3+ years came out above 1, giving the
+    ladder 1.00 / 0.93 / 1.30 / 1.16. A better record may not raise a premium, so each band
+    is capped by the band before it."""
+    py, cl = synthetic_experience(20_000, years=3, seed=11)
+    result = calibrate(BASE, py, cl, config(tiers=["claim_free_years"]))
+    ladder = [b.factor for b in result.book.floating.groups["claims"].factors["claim_free"].bands]
+    assert ladder == sorted(ladder, reverse=True) and ladder[0] == 1.0

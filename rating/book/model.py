@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from ..profile_fields import (ADVERSE, CLEAN_RECORD, WORST_GRADE_LEVELS,
+from ..profile_fields import (ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS,
                               variable_kind)
 from .schema import (MONEY, POSITIVE, UNIT_RATIO, Factor, Money, NonNegative, Positive,
                      Rate, Share)
@@ -150,6 +150,13 @@ class FactorTable(Provenance):
                 if factors[i] < factors[i - 1]:
                     raise reader.error(path, f"factors for {self.variable!r} must not decrease as "
                                        "the record worsens (a worse record never lowers a premium)")
+        if self.variable in FAVOURABLE:
+            factors = self.ordered_factors()
+            for i in range(1, len(factors)):
+                if factors[i] > factors[i - 1]:
+                    raise reader.error(path, f"factors for {self.variable!r} must not increase as "
+                                       "the record improves (a better record never raises a "
+                                       "premium)")
 
     def ordered_factors(self) -> list[float]:
         """Factors in the variable's natural order (bands; grades from none to worst)."""

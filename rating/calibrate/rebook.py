@@ -17,7 +17,8 @@ Method (stated in the new book's provenance):
    Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic standard for
    frequency within 5% with 90% probability) and rounded to 2 decimals; levels with fewer
    than ``min_claims`` claims keep their factor; factors of an adverse record (accident
-   grade...) are made non-decreasing, as the book's rules require; floating factors stay
+   grade...) are made non-decreasing and those of a favourable one (claim-free years)
+   non-increasing, as the book's rules require; floating factors stay
    inside the float band. Each unit's base rate is then scaled by its off-balance,
    sum(EP) / sum(EP × new / old factors) over its experience, so the table changes alone do
    not move the unit's premium.
@@ -52,7 +53,7 @@ from ..book.schema import POSITIVE, Reader, Share
 from ..book.yamlsafe import load_yaml_file
 from ..files import read_table
 from ..errors import RatingError
-from ..profile_fields import ADVERSE, CLEAN_RECORD, WORST_GRADE_LEVELS
+from ..profile_fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS
 from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM, SeverityGLM
@@ -422,6 +423,11 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
             running = 0.0
             for level in view.old:  # natural order: best record first
                 running = max(running, new_factors[level])
+                new_factors[level] = running
+        if view.table.variable in FAVOURABLE:  # nor a better one raise it
+            running = np.inf
+            for level in view.old:  # natural order: shortest record first
+                running = min(running, new_factors[level])
                 new_factors[level] = running
         node = document
         for key in view.path:
