@@ -223,6 +223,32 @@ def test_limit_factors_from_censored_death_losses():
     assert result.book.limit_factors.source == "calibration"
 
 
+def test_limit_refit_is_off_balanced_in_the_base_rates():
+    """Experience at the target loss ratio leaves the loss-ratio base rates as they are, so
+    with only the limit factors refitted each unit's base rate moves by its off-balance
+    alone: sum(EP) / sum(EP x new/old limit factor of the row's per-person limit), the band
+    looked up here by hand ([lower, upper), closed left)."""
+    py, cl = experience_at(TARGET)
+    result = calibrate(BASE, py, cl, config(limit_severity="lognorm", min_claims=5))
+    base = rating.load_book(BASE)
+    old = [b.factor for b in base.limit_factors.bands]
+    new = [b.factor for b in result.book.limit_factors.bands]
+    assert old != new
+    uppers = [b.upper if b.upper is not None else np.inf for b in base.limit_factors.bands]
+    lowers = [b.lower for b in base.limit_factors.bands]
+
+    def band(limit):
+        return next(i for i, (lo, up) in enumerate(zip(lowers, uppers)) if lo <= limit < up)
+
+    rows = py.assign(r=[new[band(x)] / old[band(x)] for x in py["per_person_limit"]])
+    for unit, part in rows.groupby("rating_unit", observed=True):
+        sector, sub = str(unit).split(".")
+        was = base.sectors[sector].subsectors[sub].base_rate
+        now = result.book.sectors[sector].subsectors[sub].base_rate
+        want = was * part["earned_premium"].sum() / (part["earned_premium"] * part["r"]).sum()
+        assert now == pytest.approx(want, abs=1e-4 + 1e-9 * want), unit
+
+
 def test_censored_lognormal_recovers_parameters():
     """Lognormal(mu = 13, sigma = 1) losses capped at 1,000,000 (about 25% censored), 4,000
     draws: the censored fit is within 4 standard errors (about 0.02 for mu and sigma)."""

@@ -21,7 +21,8 @@ Method (stated in the new book's provenance):
    non-increasing, as the book's rules require; floating factors stay
    inside the float band. Each unit's base rate is then scaled by its off-balance,
    sum(EP) / sum(EP × new / old factors) over its experience, so the table changes alone do
-   not move the unit's premium.
+   not move the unit's premium (the limit factors' changes included, when they are refitted:
+   the loss-ratio indication already prices the limits the experience had).
 3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
@@ -48,7 +49,7 @@ from scipy import optimize, stats
 
 from ..book import load_book, national_rules
 from ..book.reference import value_at
-from ..book.model import MONEY_BASES, RateBook
+from ..book.model import MONEY_BASES, LimitFactors, RateBook
 from ..book.schema import POSITIVE, Reader, Share
 from ..book.yamlsafe import load_yaml_file
 from ..files import read_table
@@ -190,12 +191,14 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the frequency model for tiers "
                           f"{', '.join(config.tiers)}: {exc}") from None
-    changes = _rebalance(document, fitted_data, refits, changes, source) + tier_changes
-    severity = None
+    severity, limit_changes, limit_ratio = None, [], None
     if config.limit_severity is not None:
         severity, limit_changes = _limit_factors(document, base, policy_years, claims, config,
                                                  source)
-        changes += limit_changes
+        limit_ratio = _limit_ratio(fitted_data, base.limit_factors,
+                                   [b["factor"] for b in document["limit_factors"]["bands"]])
+    changes = (_rebalance(document, fitted_data, refits, changes, source, limit_ratio)
+               + tier_changes + limit_changes)
     years = sorted(int(y) for y in pd.unique(data["year"]))
     document["sources"][source] = {
         "title": f"Calibration of {base.id} from experience {years[0]}-{years[-1]}",
@@ -448,15 +451,17 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
 
 
 def _rebalance(document: dict, data: pd.DataFrame, refits: list, changes: list[tuple],
-               source: str) -> list[tuple]:
+               source: str, limit_ratio: np.ndarray | None = None) -> list[tuple]:
     """Scale each unit's base rate so that the table refits alone do not move the unit's
     premium: by sum(EP) / sum(EP × new/old factors), over the unit's experience rows
-    (EP = earned premium; ``data`` holds the refitted columns). Returns ``changes`` with the
-    base rates updated."""
-    if not refits:
+    (EP = earned premium; ``data`` holds the refitted columns; ``limit_ratio`` the rows'
+    new / old limit factors, when the limit factors were refitted: the loss-ratio base
+    rates already price the limits the experience had). Returns ``changes`` with the base
+    rates updated."""
+    if not refits and limit_ratio is None:
         return changes
     sectors = data["rating_unit"].astype(str).str.split(".").str[0].to_numpy()
-    ratio = np.ones(len(data))
+    ratio = np.ones(len(data)) if limit_ratio is None else limit_ratio.copy()
     for view, new_factors in refits:
         applies = np.ones(len(data), dtype=bool) if view.table.sectors is None else \
             np.isin(sectors, view.table.sectors)
@@ -485,11 +490,24 @@ def _rebalance(document: dict, data: pd.DataFrame, refits: list, changes: list[t
         node["base_rate"] = new
         if path in by_path:
             by_path[path][2] = new
-            by_path[path][3] += f", tier off-balance {factor:.4f}"
+            by_path[path][3] += f", off-balance {factor:.4f}"
         else:
-            _mark(node, f"base rate was {old:g}; tier off-balance {factor:.4f}", source)
-            by_path[path] = [path, old, new, f"tier off-balance {factor:.4f}"]
+            _mark(node, f"base rate was {old:g}; off-balance {factor:.4f}", source)
+            by_path[path] = [path, old, new, f"off-balance {factor:.4f}"]
     return [tuple(v) for v in by_path.values()]
+
+
+def _limit_ratio(data: pd.DataFrame, old: LimitFactors, new: list[float]) -> np.ndarray:
+    """New / old limit factor of each experience row's per-person limit (1 where the row
+    states none)."""
+    limit = pd.to_numeric(data.get("per_person_limit", pd.Series(np.nan, index=data.index)),
+                          errors="coerce").to_numpy(float)
+    lowers = np.array([b.lower for b in old.bands])
+    # closed left: a limit equal to a band's lower bound is in that band; right: below it
+    side = "right" if old.closed == "left" else "left"
+    band = np.clip(np.searchsorted(lowers, np.nan_to_num(limit), side=side) - 1, 0, None)
+    ratio = np.asarray(new)[band] / np.array([b.factor for b in old.bands])[band]
+    return np.where(np.isnan(limit), 1.0, ratio)
 
 
 def _limit_factors(document: dict, base: RateBook, policy_years: pd.DataFrame,
