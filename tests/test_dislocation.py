@@ -226,6 +226,13 @@ def test_plot_writes_png(hand_result, tmp_path):
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
+def test_figure_is_the_histogram(hand_result):
+    """One bar per histogram bin, its height the bin's policy count; nothing is shown."""
+    fig = hand_result.figure()
+    heights = [bar.get_height() for bar in fig.axes[0].containers[0]]
+    assert heights == list(hand_result.histogram["policies"])
+
+
 def test_plot_without_matplotlib(hand_result, tmp_path, monkeypatch):
     # None in sys.modules makes the import fail as if the package were absent
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)

@@ -223,6 +223,14 @@ def test_limit_factors_from_censored_death_losses():
     assert result.book.limit_factors.source == "calibration"
 
 
+def test_a_loaded_book_calibrates_like_its_file():
+    py, cl = synthetic_experience(4000, years=2, seed=3)
+    from_file = calibrate(BASE, py, cl, config(tiers=["scale"]))
+    from_book = calibrate(rating.load_book(BASE), py, cl, config(tiers=["scale"]))
+    assert from_book.book == from_file.book
+    pd.testing.assert_frame_equal(from_book.changes, from_file.changes)
+
+
 def test_limit_refit_is_off_balanced_in_the_base_rates():
     """Experience at the target loss ratio leaves the loss-ratio base rates as they are, so
     with only the limit factors refitted each unit's base rate moves by its off-balance

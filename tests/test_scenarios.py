@@ -679,3 +679,13 @@ def test_plots_add_finer_segments_up_and_refuse_mixed_sweeps(book_frame):
         plots.plot_sweep(sweep)
     assert len(plots.plot_sweep(sweep, segment="sector").axes[0].lines) == \
         sweep["sector"].nunique()
+
+
+def test_loss_model_data_carries_the_worst_accident_grade():
+    """Derived from the accident counts as the rating derives it: none; general (1 general);
+    major (1 general and 2 major: the worst with a non-zero count)."""
+    rows = [building(20_000_000), building(20_000_000, accidents_general=1),
+            building(20_000_000, accidents_general=1, accidents_major=2)]
+    model = ExposureModel()
+    S.rate_scenarios(pd.DataFrame(rows), [], loss_model=model)
+    assert list(model.seen["worst_accident_grade"]) == ["none", "general", "major"]

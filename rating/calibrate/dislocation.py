@@ -135,19 +135,9 @@ class Dislocation:
                          "book (see problems)")]
         return "\n".join(out)
 
-    def plot(self, path: str | os.PathLike) -> Path:
-        """Write the histogram of premium changes as a PNG.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The PNG file; written through a temporary file renamed at the end, so a failure
-            never leaves a partial image.
-
-        Returns
-        -------
-        Path
-            ``path``.
+    def figure(self):
+        """The histogram of premium changes as a matplotlib ``Figure`` (never shown; a
+        notebook with the inline backend displays it).
 
         Raises
         ------
@@ -167,7 +157,6 @@ class Dislocation:
         except ImportError:
             raise RatingError("plotting needs matplotlib: pip install 'rating[plot]'") \
                 from None
-        path = Path(path)
         hist = self.histogram
         counts = hist["policies"].to_numpy()
         colours = np.where(hist["upper_pct"].to_numpy() <= 0, "#4878a8", "#d0603c")
@@ -188,11 +177,32 @@ class Dislocation:
                      f"{int(r.policies):,} policies, total {r.old_premium:,.2f} -> "
                      f"{r.new_premium:,.2f} CNY ({r.change:+,.2f}, {_pct(r.change_pct)})",
                      fontsize=10)
+        return fig
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`figure` as a PNG.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The PNG file; written through a temporary file renamed at the end, so a failure
+            never leaves a partial image.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        RatingError
+            When matplotlib is not installed.
+        """
+        path = Path(path)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        self.figure().savefig(buffer, format="png")
         _write_bytes_atomically(path, buffer.getvalue())
         return path
-
 
 def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str | os.PathLike,
                 portfolio: pd.DataFrame, *, date: dt.date | str | None = None,

@@ -50,7 +50,7 @@ from scipy import optimize, stats
 from ..book import load_book, national_rules
 from ..book.reference import value_at
 from ..book.model import MONEY_BASES, LimitFactors, RateBook
-from ..book.schema import POSITIVE, Reader, Share
+from ..book.schema import POSITIVE, Reader, Share, as_data
 from ..book.yamlsafe import load_yaml_file
 from ..files import read_table
 from ..errors import RatingError
@@ -149,14 +149,14 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.DataFrame,
-              config: CalibrationConfig) -> Calibration:
+def calibrate(base_book: RateBook | str | Path, policy_years: pd.DataFrame,
+              claims: pd.DataFrame, config: CalibrationConfig) -> Calibration:
     """Calibrate a new rate book from experience (see the module docstring for the method).
 
     Parameters
     ----------
-    base_path : path
-        The base rate book (YAML); its structure is kept.
+    base_book : RateBook or path
+        The base rate book (or its YAML file); its structure is kept.
     policy_years, claims : DataFrame
         Experience (:mod:`rating.calibrate.experience` schema).
     config : CalibrationConfig
@@ -167,8 +167,11 @@ def calibrate(base_path: str | Path, policy_years: pd.DataFrame, claims: pd.Data
     RatingError
         For invalid experience or loads, or a result that is not a valid book.
     """
-    base = load_book(base_path)
-    document, _ = load_yaml_file(base_path)
+    if isinstance(base_book, RateBook):
+        base, document = base_book, as_data(base_book)
+    else:
+        base = load_book(base_book)
+        document, _ = load_yaml_file(base_book)
     document = copy.deepcopy(document)
     validate_experience(policy_years, claims, book=base)
     loads = check_loads(Loads(config.loads.prevention_share, config.loads.commission,

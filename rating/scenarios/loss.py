@@ -10,7 +10,10 @@ profile columns as rated (after the scenario's portfolio changes) plus
     The sub-sector's exposure basis;
 ``exposure``
     Earned exposure in the basis unit, as in the experience schema: the measure x months
-    covered / 12, or the contract value for a project-term policy.
+    covered / 12, or the contract value for a project-term policy;
+``worst_accident_grade``
+    ``none`` or the worst grade with a non-zero ``accidents_<grade>`` count, as the
+    experience schema has it (derived when the portfolio does not give it).
 
 :class:`GLMLossModel` is such a model, fitted on experience with the package's GLMs.
 """

@@ -24,7 +24,8 @@ from ..errors import ProfileError, RatingError
 from ..limits import per_person_floor
 from ..portfolio import _editions as editions_in_force
 from ..portfolio import rate_portfolio
-from ..profile_fields import FIELDS
+from ..lookups import Inputs
+from ..profile_fields import FIELDS, WORST_GRADE_LEVELS
 from .apply import apply_book, apply_portfolio, apply_statistics
 from .spec import BASELINE, Scenario, check_names, scenario as read_scenario
 
@@ -309,6 +310,10 @@ def _policies(run: _Run, base: _Run, keep: np.ndarray, frame: pd.DataFrame,
         data["basis"] = out["basis"]
         data["exposure"] = _earned(data, out["exposure"].to_numpy(),
                                    project.to_numpy(dtype=bool))
+        if "worst_accident_grade" not in data.columns:  # derived, as the rating derives it
+            grades = Inputs(data, Problems(data.index)).codes("worst_accident_grade",
+                                                              list(WORST_GRADE_LEVELS))
+            data["worst_accident_grade"] = np.asarray(WORST_GRADE_LEVELS)[grades]
         expected = np.asarray(loss_model.predict(data), dtype=float)
         if expected.shape != (len(rows),) or not np.isfinite(expected).all() \
                 or (expected < 0).any():
