@@ -49,12 +49,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .book import RateBook
+from .book import RateBook, load_book
 from .claims import accident_grade
 from .calendar import date_column
 from .columns import (INVALID, MISSING, Problems, absent, categories, dates, flags, numbers,
                       show_value)
+from .compliance import within_rules
 from .errors import ProfileError
+from .portfolio import _editions as editions_in_force
 from .portfolio import rate_portfolio
 from .profile_fields import ACCIDENT_GRADES, check_known
 from .quote import Quote, quote
@@ -178,6 +180,8 @@ def renew(profile: Mapping[str, Any],
         policy = events["policy"] if "policy" in events.columns else pd.Series(np.nan, events.index)
         events = events.assign(policy=policy.astype(object).where(policy.notna(), key))
     new, changes = _next_profiles(frame, events, single=True)
+    new, ruled = _within_rules(new, book)
+    changes = pd.concat([changes, ruled], ignore_index=True) if len(ruled) else changes
     if pid is None:
         changes = changes.assign(policy=None)
     next_profile = _row_dict(new, profile, keep_id=pid is not None)
@@ -185,6 +189,36 @@ def renew(profile: Mapping[str, Any],
     renewed = quote(next_profile, book=book)
     return Renewal(next_profile, renewed, previous, changes,
                    _renewal_worksheet(previous.floating, renewed.floating, changes))
+
+
+def _within_rules(profiles: pd.DataFrame, book: RateBook | str | Path | None):
+    """Next year's profiles within the rules of the edition each renews on
+    (:mod:`rating.compliance`), and the changes that made: ``policy, field, before, after,
+    reason``. Rows without an edition are left for the rating to report."""
+    if isinstance(book, (str, Path)):
+        book = load_book(book)
+    problems = Problems(profiles.index)
+    if book is None and "jurisdiction" not in profiles.columns:
+        return profiles, pd.DataFrame(columns=CHANGE_COLUMNS)
+    out, pieces = profiles, []
+    for rows, edition in editions_in_force(profiles, book, None, problems):
+        rows = rows[~problems.bad_rows()[rows]]
+        brought = within_rules(out.iloc[rows], edition)
+        if len(brought.changes):
+            out = out.copy() if out is profiles else out
+            for column, moved in brought.moved.items():
+                if moved.any():  # only the replaced values: bad text stays for the rating
+                    values = out[column].astype(object)
+                    values.iloc[rows[moved]] = brought.frame[column].to_numpy()[moved]
+                    out[column] = values
+            pos = rows[brought.changes["pos"].to_numpy()]
+            pieces.append(brought.changes.assign(
+                policy=profiles["id"].to_numpy(dtype=object)[pos] if "id" in profiles.columns
+                else None, pos=pos))
+    if not pieces:
+        return out, pd.DataFrame(columns=CHANGE_COLUMNS)
+    changes = pd.concat(pieces, ignore_index=True).sort_values("pos", kind="stable")
+    return out, changes[CHANGE_COLUMNS].astype(object).reset_index(drop=True)
 
 
 def _as_frame(events) -> pd.DataFrame:
@@ -267,6 +301,7 @@ def renew_portfolio(policies: pd.DataFrame, events: pd.DataFrame | None,
     if not isinstance(policies, pd.DataFrame):
         raise ProfileError("policies", f"expected a DataFrame, got {type(policies).__name__}")
     new, _ = _next_profiles(policies, _as_frame(events), changes=False)
+    new, _ = _within_rules(new, book)
     before = rate_portfolio(policies, book)
     after = rate_portfolio(new, book)
     after.insert(1, "premium_before", before.premium)

@@ -426,3 +426,38 @@ def test_leap_day_policy_renews_for_one_year():
     r = renew({**base, "inception_date": "2024-02-29"},
               [{"date": "2025-02-28", "kind": "claim", "amount": 100}])
     assert r.profile["inception_date"] == "2025-03-01" and r.profile["claim_free_years"] == 0
+
+
+# --- a renewal meets the rules of its new date ------------------------------------------------
+
+def _building(pid: str, inception: str, **extra) -> dict:
+    return {"id": pid, "jurisdiction": "CN-FJ-XM", "sector": "construction",
+            "subsector": "building", "inception_date": inception, "contract_value": 20_000_000,
+            "project_type": "general", **extra}
+
+
+def test_renewal_lowers_a_commission_above_the_new_cap():
+    """Written 2024-07-01 at 8% (no cap then), renewed 2025-07-01 under the 5% cap of
+    2025-03-29: the renewal pays 5%, and its changes say why."""
+    r = renew(_building("B", "2024-07-01", commission_rate=0.08), [])
+    assert r.profile["commission_rate"] == 0.05
+    assert r.quote.split.commission_rate == 0.05
+    row = r.changes[r.changes.field == "commission_rate"].iloc[0]
+    assert (row.before, row.after) == (0.08, 0.05)
+    assert row.reason == "0.08 is above the commission cap of 0.05 in force on 2025-07-01"
+
+
+def test_portfolio_renewal_raises_limits_to_the_new_floor():
+    """A 2023 policy stating 720,000 (2023 floor: 10 x Xiamen 2022 income 70,467 =
+    704,670 -> 710,000) renews in 2024 on 2023 income 72,880 -> 730,000: its limit is raised.
+    The 2024 policy at 8% commission renews in 2025 at 5%: commission = 5% of its premium."""
+    policies = pd.DataFrame([_building("A", "2023-07-01", per_person_limit=720_000),
+                             _building("B", "2024-07-01", commission_rate=0.08)])
+    out = renew_portfolio(policies, None)
+    assert list(out["per_person_limit"]) == [730_000, 730_000]
+    b = out.iloc[1]
+    from decimal import ROUND_HALF_UP, Decimal
+
+    want = (Decimal(repr(b["premium"])) * Decimal("0.05")).quantize(Decimal("0.01"),
+                                                                     rounding=ROUND_HALF_UP)
+    assert b["commission"] == float(want)

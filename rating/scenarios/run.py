@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..book import IncomeStatistics, RateBook, income_statistics, load_book, national_rules
-from ..book.reference import value_at
+from ..book import IncomeStatistics, RateBook, income_statistics, load_book
 from ..calendar import add_months, term_months
 from ..columns import Problems, as_date, dates
+from ..compliance import within_rules
 from ..errors import ProfileError, RatingError
-from ..limits import per_person_floor
 from ..portfolio import _editions as editions_in_force
 from ..portfolio import rate_portfolio
 from ..lookups import Inputs
@@ -190,7 +189,10 @@ def _rate_run(sc: Scenario | None, profiles: pd.DataFrame, rows_in: np.ndarray,
         book = edition if sc is None else apply_book(edition, sc)
         run.books.append(book)
         if sc is not None:
-            sub = _renewal_terms(sub, book, day, income, run.flags)
+            brought = within_rules(sub, book, day, income)
+            sub = brought.frame
+            for column, rows in brought.moved.items():
+                run.flags[_ADJUSTED[column]][sub.index.to_numpy()] = rows
         result, bad = rate_portfolio(sub, book=book, date=day, income=income,
                                      errors="collect")
         at = result.index.to_numpy()  # positions in the input
@@ -231,50 +233,6 @@ def _check_sectors(sc: Scenario, editions: list[RateBook]) -> None:
         if editions and sector not in known:
             raise sc.error(("portfolio", "sectors", i), f"unknown sector {sector!r}; use one "
                            "of: " + ", ".join(sorted(known)))
-
-
-def _renewal_terms(frame: pd.DataFrame, book: RateBook, date: dt.date | None,
-                   income: IncomeStatistics, flags: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The profiles brought within the rules of ``book`` on each rating date, as a renewal
-    must be: a stated per-person limit below the floor raised to it, a commission rate above
-    the cap lowered to it, a prevention share below the book's minimum raised to it. The
-    rows changed are marked in ``flags`` (at input positions)."""
-    n = len(frame)
-    if date is not None:
-        codes, days = np.zeros(n, dtype=np.int64), [date]
-    else:
-        # bad dates are reported when the rows are rated, not here
-        when = dates(frame.get("inception_date"), "inception_date", Problems(frame.index), n=n)
-        codes, uniq = pd.factorize(when, use_na_sentinel=True)
-        days = [d.astype("datetime64[D]").astype(dt.date) for d in np.asarray(uniq)]
-    floors = np.array([_floor(book, d, income) for d in days] + [np.nan])[codes]
-    national = [getattr(value_at(national_rules().commission_cap, d), "value", np.inf)
-                for d in days]
-    caps = np.minimum(np.array(national + [np.inf]),
-                      book.expenses.commission_cap if book.expenses.commission_cap is not None
-                      else np.inf)[codes]
-    bounds = {"per_person_limit": (floors, np.less),
-              "commission_rate": (caps, np.greater),
-              "prevention_share": (np.full(n, book.expenses.prevention_share_min), np.less)}
-    out = frame
-    positions = frame.index.to_numpy()
-    for column, (bound, breaks) in bounds.items():
-        if column not in frame.columns:
-            continue
-        stated = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-        moved = breaks(stated, bound)  # NaN compares False: a blank takes the book's value
-        if moved.any():
-            out = out.copy() if out is frame else out
-            out[column] = np.where(moved, bound, stated)
-            flags[_ADJUSTED[column]][positions] = moved
-    return out
-
-
-def _floor(book: RateBook, day: dt.date, income: IncomeStatistics) -> float:
-    try:
-        return per_person_floor(book, day, income=income).amount
-    except LookupError:  # no floor on that date: the rating reports the row
-        return np.nan
 
 
 def _policies(run: _Run, base: _Run, keep: np.ndarray, frame: pd.DataFrame,
