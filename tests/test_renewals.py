@@ -458,6 +458,6 @@ def test_portfolio_renewal_raises_limits_to_the_new_floor():
     b = out.iloc[1]
     from decimal import ROUND_HALF_UP, Decimal
 
-    want = (Decimal(repr(b["premium"])) * Decimal("0.05")).quantize(Decimal("0.01"),
+    want = (Decimal(repr(float(b["premium"]))) * Decimal("0.05")).quantize(Decimal("0.01"),
                                                                      rounding=ROUND_HALF_UP)
     assert b["commission"] == float(want)
