@@ -173,6 +173,13 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
     enc = _encoded(values)
+    return level_map(enc, field_name, levels, problems)[enc.codes]
+
+
+def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
+              problems: Problems | None) -> np.ndarray:
+    """The level code of each of ``enc.uniques``, then MISSING (the slot code -1 indexes):
+    the per-value half of :func:`categories`, so callers can map a few codes, not the rows."""
     codes, uniques = enc.codes, enc.uniques
     lookup = {level: i for i, level in enumerate(levels)}
     mapped = np.empty(len(uniques) + 1, dtype=np.int64)
@@ -191,7 +198,7 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
         for i in np.flatnonzero(bad_unique):
             problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
                          + ", ".join(levels))
-    return mapped[codes]
+    return mapped
 
 
 def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n: int,
@@ -283,6 +290,39 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             return values.to_numpy().astype("datetime64[D]", copy=True)
     enc = _encoded(values)
+    return date_map(enc, field_name, problems)[enc.codes]
+
+
+@dataclass(frozen=True)
+class Days:
+    """A date column as codes into its distinct days, so that per-date work (a floor, a cap, a
+    rate book) is done once per day: ``days[codes]`` is the date of each row, and code -1
+    (missing) indexes the last day, NaT. A day may appear more than once in ``days``."""
+
+    codes: np.ndarray
+    days: np.ndarray
+
+    @property
+    def per_row(self) -> np.ndarray:
+        return self.days[self.codes]
+
+
+def distinct_dates(values, field_name: str, problems: Problems, *, n: int) -> Days:
+    """:func:`dates`, as :class:`Days`."""
+    if values is None:
+        return Days(np.full(n, -1, dtype=np.int64), np.array(["NaT"], dtype="datetime64[D]"))
+    if not is_text(values):
+        per_row = dates(values, field_name, problems, n=n)
+        codes, uniques = pd.factorize(per_row, use_na_sentinel=True)
+        days = np.asarray(uniques).astype("datetime64[D]")
+        return Days(codes, np.append(days, np.datetime64("NaT", "D")))
+    enc = _encoded(values)
+    return Days(enc.codes, date_map(enc, field_name, problems))
+
+
+def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
+    """The date of each of ``enc.uniques``, then NaT (the slot code -1 indexes); values that
+    are not dates written YYYY-MM-DD are problems."""
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
     for i, u in enumerate(uniques):
@@ -292,7 +332,7 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
             mapped[i] = _one_date(u)
         except ValueError:
             problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
-    return mapped[codes]
+    return mapped
 
 
 def as_date(value, name: str) -> dt.date | None:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .book import RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
-from .columns import MISSING, Problems, categories, dates, key_lists
+from .columns import MISSING, Days, Encoded, Problems, categories, key_lists
 from .limits import LimitFloor, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .money import exact, share_of, to_fen
@@ -95,7 +95,8 @@ class Rated:
 
 
 def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = None,
-               single: bool = False, errors: str = "raise") -> Rated:
+               single: bool = False, errors: str = "raise",
+               encoded: dict[str, Encoded] | None = None) -> Rated:
     """Rate every row of ``frame`` against ``book``.
 
     Parameters
@@ -110,6 +111,8 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     errors : {"raise", "collect"}
         ``collect``: rate the good rows only; ``Rated.index`` then holds their labels and
         ``Rated.problems`` every problem found.
+    encoded : dict, optional
+        Text columns of ``frame`` already factorised by the caller, by name.
 
     Raises
     ------
@@ -119,7 +122,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     check_known(frame.columns)
     n = len(frame)
     problems = Problems(frame.index, single=single)
-    inputs = Inputs(frame, problems)
+    inputs = Inputs(frame, problems, encoded)
     col = inputs.column
 
     # --- sector and sub-sector -------------------------------------------------------------
@@ -131,13 +134,15 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         return np.array([getattr(x, attr) for x in sub_objs])[ok_sub]
 
     # --- dates and term ----------------------------------------------------------------------
-    inception = dates(col("inception_date"), "inception_date", problems, n=n)
-    expiry = dates(col("expiry_date"), "expiry_date", problems, n=n)
+    start, end = inputs.days("inception_date"), inputs.days("expiry_date")
+    inception, expiry = start.per_row, end.per_row
     problems.add(np.isnat(inception) & inputs.absent("inception_date"), "inception_date",
                  "is required (YYYY-MM-DD)")
-    rate_date = np.full(n, np.datetime64(date, "D")) if date is not None else inception
+    rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
+                                            np.array([date, "NaT"], dtype="datetime64[D]"))
+    rate_date = rate.per_row
     project = np.array([x.term == "project" for x in sub_objs])[ok_sub]
-    months = _term_months(inception, expiry)
+    months = _term_months(start, end)
     problems.add(~np.isnat(expiry) & (expiry < inception), "expiry_date",
                  "is before inception_date")
     max_m = book.term.max_months
@@ -166,7 +171,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
         problems.add(rows & (values == 0), fname, "must be greater than 0")
 
     # --- limits --------------------------------------------------------------------------------
-    floors, floor = _floors(book, rate_date, problems)
+    floors, floor = _floors(book, rate, problems)
     limit = inputs.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     below = limit < floor
@@ -207,7 +212,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     problems.add(prevention < share_min, "prevention_share",
                  f"is below the book's minimum prevention-fund share {share_min:g}")
     commission = np.nan_to_num(inputs.numeric("commission_rate"))
-    cap = _commission_caps(book, rate_date)
+    cap = _commission_caps(book, rate)
     over = commission > cap
     for amount in np.unique(cap[over]):
         problems.add(over & (cap == amount), "commission_rate",
@@ -381,46 +386,57 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
     return bounded, groups, raw
 
 
-def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
+def _term_months(start: Days, end: Days) -> np.ndarray:
     """Months from inception to an inclusive expiry date; a started month counts whole
-    (0 where either date is missing)."""
-    given = ~np.isnat(expiry)
-    if not given.all():  # most policies give no expiry: compute only for those that do
-        out = np.zeros(len(expiry), dtype=np.int64)
-        if given.any():
-            out[given] = _term_months(inception[given], expiry[given])
-        return out
-    mi = inception.astype("datetime64[M]")
-    me = expiry.astype("datetime64[M]")
-    di = (inception - mi.astype("datetime64[D]")).astype(np.int64)
-    de = (expiry - me.astype("datetime64[D]")).astype(np.int64)
-    months = (me - mi).astype(np.int64) + (de >= di)
-    return np.where(np.isnat(expiry) | np.isnat(inception), 0, months)
+    (0 where either date is missing). Calendar arithmetic is done once per distinct date."""
+    month_i, day_i = _month_and_day(start.days)
+    month_e, day_e = _month_and_day(end.days)
+    rows = np.flatnonzero(~np.isnat(end.days)[end.codes])  # most policies give no expiry
+    rows = rows[~np.isnat(start.days)[start.codes[rows]]]
+    i, e = start.codes[rows], end.codes[rows]
+    out = np.zeros(len(start.codes), dtype=np.int64)
+    out[rows] = (month_e[e] - month_i[i]) + (day_e[e] >= day_i[i])
+    return out
 
 
-def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems):
+def _month_and_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Months since 1970 and day of the month (0-based) of each day (0 for NaT)."""
+    given = ~np.isnat(days)
+    months = days.astype("datetime64[M]")
+    day = (days - months.astype("datetime64[D]")).astype(np.int64)
+    return np.where(given, months.astype(np.int64), 0), np.where(given, day, 0)
+
+
+def _floors(book: RateBook, rate: Days, problems: Problems):
     """The per-person floor of each row, computed once per distinct date."""
     floors: dict[dt.date, LimitFloor] = {}
-    codes, uniq = pd.factorize(rate_date, use_na_sentinel=True)
-    amounts = np.full(len(uniq) + 1, np.nan)  # the last slot: no date
-    for k, d in enumerate(np.asarray(uniq)):
-        day = d.astype("datetime64[D]").astype(dt.date)
-        try:
-            floors[day] = per_person_floor(book, day)
+    failed: dict[dt.date, str] = {}
+    amounts = np.full(len(rate.days), np.nan)  # NaT: no date
+    for k, d in enumerate(rate.days):
+        if np.isnat(d):
+            continue
+        day = d.astype(dt.date)
+        if day not in floors and day not in failed:
+            try:
+                floors[day] = per_person_floor(book, day)
+            except LookupError as exc:
+                failed[day] = str(exc)
+        if day in floors:
             amounts[k] = floors[day].amount
-        except LookupError as exc:
-            problems.add(codes == k, "inception_date", str(exc))
-    return floors, amounts[codes]
+    for day, reason in failed.items():
+        problems.add((rate.days == np.datetime64(day, "D"))[rate.codes], "inception_date",
+                     reason)
+    return floors, amounts[rate.codes]
 
 
-def _commission_caps(book: RateBook, rate_date: np.ndarray) -> np.ndarray:
+def _commission_caps(book: RateBook, rate: Days) -> np.ndarray:
     """The cap in force per row: the national cap at the date and the book's own, the lower;
     inf where there is none."""
     entries = national_rules().commission_cap
     starts = np.array([e.effective_from for e in entries], dtype="datetime64[D]")
     caps = np.array([np.inf] + [e.value for e in entries])
-    which = np.searchsorted(starts, rate_date, side="right")  # 0: before the first entry
+    which = np.searchsorted(starts, rate.days, side="right")  # 0: before the first entry
     out = caps[which]
     if book.expenses.commission_cap is not None:
         out = np.minimum(out, book.expenses.commission_cap)
-    return out
+    return out[rate.codes]
