@@ -231,6 +231,9 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         out = parsed[codes]
         blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
         present = ~blank[codes] & ~np.isnan(out)
+    if _plainly_valid(out, integer and not pd.api.types.is_integer_dtype(
+            getattr(values, "dtype", None))):
+        return out  # the usual case: none of the checks below can find anything
     finite = np.isfinite(out)
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
     problems.add(finite & (out < 0), field_name, "must not be negative")
@@ -239,6 +242,19 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
     out[present & (~finite | (out > MAX_NUMBER) | (out < 0))] = np.nan
     return out
+
+
+def _plainly_valid(out: np.ndarray, whole: bool) -> bool:
+    """Every number (NaN aside) is within [0, MAX_NUMBER], and whole where ``whole``: checked
+    with reductions that skip NaN, allocating at most one array."""
+    low, high = np.fmin.reduce(out, initial=np.inf), np.fmax.reduce(out, initial=-np.inf)
+    if not (0 <= low and high <= MAX_NUMBER):
+        return False
+    if whole:
+        fraction = np.floor(out)
+        np.subtract(out, fraction, out=fraction)
+        return not np.fmax.reduce(fraction, initial=0.0) > 0
+    return True
 
 
 def _one_number(value) -> float:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
 from .book.model import SCHEDULE_KEYS
@@ -193,23 +194,31 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
         Key -> int64 fen array (``per_person`` included); and a list of (row mask, profile
         field, reason) for limits that exceed the limit they are part of.
     """
-    n = len(per_person_fen)
-    schedule = {"per_person": per_person_fen}
+    # the defaults depend on the per-person limit alone, and a portfolio has few distinct
+    # limits: compute them once per distinct limit, then spread them over the rows
+    codes, distinct = pd.factorize(np.asarray(per_person_fen, dtype=np.int64))
+    defaults = {"per_person": distinct}
     for key in SCHEDULE_KEYS:
         rule = getattr(book.limits.schedule, key)
         if rule.amount is not None:
-            default = np.full(n, round(rule.amount * 100), dtype=np.int64)
+            defaults[key] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
         else:
-            default = share_of(per_person_fen, rule.ratio)
+            defaults[key] = share_of(distinct, rule.ratio)
+    schedule = {"per_person": per_person_fen}
+    for key in SCHEDULE_KEYS:
+        schedule[key] = defaults[key][codes]
         given = overrides.get(key)
         if given is not None:
-            default = np.where(np.isnan(given), default,
-                               np.round(np.nan_to_num(given) * 100).astype(np.int64))
-        schedule[key] = default
+            schedule[key] = np.where(np.isnan(given), schedule[key],
+                                     np.round(np.nan_to_num(given) * 100).astype(np.int64))
     violations = []
     for small, large in SCHEDULE_BOUNDS:
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
-        violations.append((schedule[small] > schedule[large], field_name,
+        if small in overrides or large in overrides:
+            exceeds = schedule[small] > schedule[large]
+        else:
+            exceeds = (defaults[small] > defaults[large])[codes]
+        violations.append((exceeds, field_name,
                            f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations
 
