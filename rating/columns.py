@@ -9,8 +9,9 @@ distinct value rather than once per row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,53 @@ def absent(values, n: int) -> np.ndarray:
         return np.ones(n, dtype=bool)
     if is_text(values):
         return _encoded(values).blank
-    return values.isna().to_numpy(dtype=bool)
+    return _isna(values)
+
+
+def _isna(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Missing entries of a column that is not text (a Series, or a quote's numpy array)."""
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+class OneRow:
+    """A single profile as the one-row frame the engine rates, without building a DataFrame
+    (for one quote that costs more than the rating itself).
+
+    Each field is typed as ``pd.DataFrame({name: [value]})`` would type its column: text and
+    blanks factorised (:class:`Encoded`), plain numbers and true/false as numpy arrays, rarer
+    values (dates, numpy scalars, lists) as a one-element Series. It offers what the engine
+    reads from a frame: ``columns``, ``index``, ``len`` and ``[name]``.
+    """
+
+    index = pd.RangeIndex(1)
+
+    def __init__(self, profile: Mapping[str, Any]):
+        self.fields = {name: _one_column(value) for name, value in profile.items()}
+        self.columns = list(self.fields)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, name: str):
+        return self.fields[name]
+
+    def get(self, name: str, default=None):
+        return self.fields.get(name, default)
+
+
+def _one_column(value):
+    """One value as a one-row column (see :class:`OneRow`); bool before int: True is an int."""
+    if value is None:
+        return Encoded(np.array([MISSING], dtype=np.int64), np.array([], dtype=object))
+    if isinstance(value, str):  # plain str, as pandas reads a numpy str_ back
+        return Encoded(np.zeros(1, dtype=np.int64), np.array([str(value)], dtype=object))
+    if isinstance(value, bool):
+        return np.array([value])
+    if isinstance(value, float):
+        return np.array([value], dtype=np.float64)
+    if isinstance(value, int) and -2**63 <= value < 2**63:
+        return np.array([value], dtype=np.int64)
+    return pd.Series([value])
 
 
 def show_value(value) -> str:
@@ -211,13 +258,14 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     if values is None:
         return np.full(n, np.nan)
     if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype):
-        problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
+        problems.add(~_isna(values), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
     if not is_text(values) and pd.api.types.is_numeric_dtype(values.dtype):
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
-        out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        out = values.astype(np.float64) if isinstance(values, np.ndarray) else \
+            values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         present = ~np.isnan(out)
     else:
         enc = _encoded(values)
@@ -277,8 +325,9 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Booleans as codes: 0 false, 1 true, MISSING where absent."""
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
-    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
-        return values.to_numpy(dtype=np.int64, copy=True)
+    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype) and \
+            not _isna(values).any():
+        return np.array(values, dtype=np.int64)
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)

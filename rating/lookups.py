@@ -15,8 +15,8 @@ import pandas as pd
 
 from .book import RateBook
 from .book.model import Band, FactorTable, Label
-from .columns import (INVALID, MISSING, Days, Encoded, Problems, absent, distinct_dates, encode,
-                      flags, is_text, level_map, numbers, show_value)
+from .columns import (INVALID, MISSING, Days, Encoded, OneRow, Problems, absent, distinct_dates,
+                      encode, flags, is_text, level_map, numbers, show_value)
 from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, FIELDS, WORST_GRADE_LEVELS,
                              variable_kind)
 
@@ -73,7 +73,7 @@ class Inputs:
     read by several tables is parsed (and reported) once.
     """
 
-    def __init__(self, frame: pd.DataFrame, problems: Problems,
+    def __init__(self, frame: pd.DataFrame | OneRow, problems: Problems,
                  encoded: dict[str, Encoded] | None = None):
         self.frame, self.problems, self.n = frame, problems, len(frame)
         self.columns = frozenset(frame.columns)
@@ -85,8 +85,8 @@ class Inputs:
         key = ("col", name)
         if key not in self.cache:
             values = self.frame[name] if name in self.columns else None
-            if values is not None and is_text(values) and not (
-                    name == "extensions" and values.dtype == object):  # lists are unhashable
+            if values is not None and not isinstance(values, Encoded) and is_text(values) \
+                    and not (name == "extensions" and values.dtype == object):  # lists: unhashable
                 values = encode(values)
             self.cache[key] = values
         return self.cache[key]
@@ -153,7 +153,7 @@ class Inputs:
         col = self.column(name)
         if isinstance(col, Encoded):
             return [col.uniques[c] for c in np.unique(col.codes[rows]) if c >= 0]
-        return list(pd.unique(col.to_numpy()[rows]))
+        return list(pd.unique(np.asarray(col)[rows]))
 
     def _worst_grade(self, levels: list[str]) -> tuple[np.ndarray, np.ndarray]:
         worst = np.zeros(self.n, dtype=np.int64)  # index into WORST_GRADE_LEVELS
@@ -257,4 +257,4 @@ def _equals(column, value) -> np.ndarray:
     if isinstance(column, Encoded):
         where = [i for i, u in enumerate(column.uniques) if u is value or u == value]
         return np.isin(column.codes, where)
-    return column.to_numpy() == value
+    return np.asarray(column) == value

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .book import RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
-from .columns import MISSING, Days, Encoded, Problems, categories, key_lists
+from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .money import exact, share_of, to_fen
@@ -94,14 +94,14 @@ class Rated:
         return np.array([ss for _, ss in self.subsector_keys], dtype=object)[self.subsector_code]
 
 
-def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = None,
+def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | None = None,
                single: bool = False, errors: str = "raise",
                encoded: dict[str, Encoded] | None = None) -> Rated:
     """Rate every row of ``frame`` against ``book``.
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or OneRow
         One enterprise profile per row; columns are profile fields (see the README).
     book : RateBook
     date : date, optional
