@@ -133,6 +133,8 @@ def _encoded(values) -> Encoded:
 
 def is_text(values) -> bool:
     """A column that is parsed by value (text, categories or mixed objects), not as numbers."""
+    if isinstance(values, np.ndarray):  # a quote's number: skip pandas' dtype machinery
+        return values.dtype.kind in "OSU"
     return isinstance(values, Encoded) or values.dtype == object or \
         pd.api.types.is_string_dtype(values.dtype) or \
         isinstance(values.dtype, pd.CategoricalDtype)

@@ -17,11 +17,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
 from .book.model import SCHEDULE_KEYS
 from .book.reference import value_at
+from .columns import encode
 from .money import share_of
 
 
@@ -196,7 +196,8 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     """
     # the defaults depend on the per-person limit alone, and a portfolio has few distinct
     # limits: compute them once per distinct limit, then spread them over the rows
-    codes, distinct = pd.factorize(np.asarray(per_person_fen, dtype=np.int64))
+    enc = encode(np.asarray(per_person_fen, dtype=np.int64))
+    codes, distinct = enc.codes, enc.uniques.astype(np.int64)
     defaults = {"per_person": distinct}
     for key in SCHEDULE_KEYS:
         rule = getattr(book.limits.schedule, key)

@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import numpy as np
 import pandas as pd
 
+from .columns import encode
+
 _TRUST = 256 * np.finfo(np.float64).eps
 """Relative error bound of a chain of a few dozen float operations."""
 
@@ -83,7 +85,8 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     if np.ndim(share) == 0:  # one share for every row
         codes, uniques = np.zeros(len(total_fen), dtype=np.int64), [float(share)]
     else:
-        codes, uniques = pd.factorize(np.asarray(share, dtype=np.float64))
+        enc = encode(np.asarray(share, dtype=np.float64))
+        codes, uniques = enc.codes, enc.uniques
     ratios = [Decimal(repr(float(v))).as_integer_ratio() for v in uniques]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
