@@ -259,16 +259,16 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     """
     if values is None:
         return np.full(n, np.nan)
-    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype):
+    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
         problems.add(~_isna(values), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
-    if not is_text(values) and pd.api.types.is_numeric_dtype(values.dtype):
+    blank_of = None  # per distinct text value: blank
+    if not is_text(values) and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
         out = values.astype(np.float64) if isinstance(values, np.ndarray) else \
             values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        present = ~np.isnan(out)
     else:
         enc = _encoded(values)
         codes, uniques = enc.codes, enc.uniques
@@ -279,19 +279,28 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
             except ValueError:
                 problems.add(codes == i, field_name, f"{show_value(u)} is not a number")
         out = parsed[codes]
-        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
-        present = ~blank[codes] & ~np.isnan(out)
-    if _plainly_valid(out, integer and not pd.api.types.is_integer_dtype(
-            getattr(values, "dtype", None))):
+        blank_of = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
+    whole = integer and not _dtype_is(values, "iu", pd.api.types.is_integer_dtype)
+    if _plainly_valid(out, whole):
         return out  # the usual case: none of the checks below can find anything
+    present = ~np.isnan(out) if blank_of is None else ~blank_of[codes] & ~np.isnan(out)
     finite = np.isfinite(out)
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
     problems.add(finite & (out < 0), field_name, "must not be negative")
     problems.add(finite & (out > MAX_NUMBER), field_name, f"must be at most {MAX_NUMBER:g}")
-    if integer and not pd.api.types.is_integer_dtype(getattr(values, "dtype", None)):
+    if whole:
         problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
     out[present & (~finite | (out > MAX_NUMBER) | (out < 0))] = np.nan
     return out
+
+
+def _dtype_is(values, kinds: str, check) -> bool:
+    """``check(values.dtype)``, a pandas dtype test, answered from the kind of a numpy dtype
+    (which it is for most columns): pandas' tests cost more than a quote's arithmetic."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in kinds
+    return check(dtype)
 
 
 def _plainly_valid(out: np.ndarray, whole: bool) -> bool:
@@ -327,7 +336,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Booleans as codes: 0 false, 1 true, MISSING where absent."""
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
-    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype) and \
+    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype) and \
             not _isna(values).any():
         return np.array(values, dtype=np.int64)
     enc = _encoded(values)

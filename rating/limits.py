@@ -192,7 +192,7 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     -------
     schedule, violations
         Key -> int64 fen array (``per_person`` included); and a list of (row mask, profile
-        field, reason) for limits that exceed the limit they are part of.
+        field, reason) for limits that exceed the limit they are part of, in some row.
     """
     # the defaults depend on the per-person limit alone, and a portfolio has few distinct
     # limits: compute them once per distinct limit, then spread them over the rows
@@ -219,8 +219,9 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
             exceeds = schedule[small] > schedule[large]
         else:
             exceeds = (defaults[small] > defaults[large])[codes]
-        violations.append((exceeds, field_name,
-                           f"exceeds the {large.replace('_', '-')} limit it is part of"))
+        if exceeds.any():
+            violations.append((exceeds, field_name,
+                               f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations
 
 

@@ -8,6 +8,8 @@ million-row portfolio costs a handful of array operations per table.
 
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,14 +165,45 @@ class Inputs:
         return worst, np.array([levels.index(lvl) for lvl in WORST_GRADE_LEVELS])
 
 
+def by_identity(fn):
+    """Memoise ``fn(obj)`` by the identity of ``obj``.
+
+    Rate-book objects never change once loaded, but hold dicts and so cannot be hashed; what
+    the engine derives from them (level positions, factor arrays, sector tables) is derived
+    once per object rather than once per quote. The most recent objects are kept, with the
+    object itself so that its id cannot be reused while its entry lives.
+    """
+    cache: OrderedDict[int, tuple[object, object]] = OrderedDict()
+
+    @functools.wraps(fn)
+    def memoised(obj):
+        hit = cache.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        value = fn(obj)
+        cache[id(obj)] = (obj, value)
+        if len(cache) > 256:
+            cache.popitem(last=False)
+        return value
+    return memoised
+
+
+@by_identity
+def _sector_masks(book: RateBook) -> dict[tuple[str, ...], np.ndarray]:
+    """Per set of sectors, which sector codes are in it; filled as sets are asked for."""
+    return {}
+
+
 def in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
     """Rows whose sector is in ``sectors`` (None: every sector)."""
     if sectors is None:
         return s_code >= 0
-    mask = np.zeros(len(book.sectors) + 1, dtype=bool)  # the extra slot: no sector
-    for s in sectors:
-        mask[list(book.sectors).index(s)] = True
-    return mask[s_code]
+    masks = _sector_masks(book)
+    if sectors not in masks:
+        mask = np.zeros(len(book.sectors) + 1, dtype=bool)  # the extra slot: no sector
+        mask[[list(book.sectors).index(s) for s in sectors]] = True
+        masks[sectors] = mask
+    return masks[sectors][s_code]
 
 
 def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: np.ndarray,
@@ -179,16 +212,11 @@ def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: 
     applies = in_sectors(table.sectors, book, s_code)
     problems = inputs.problems
     if table.levels is not None:
-        levels = list(table.levels)
+        levels, shifted, factors = _level_table(table)
         codes, level_of = inputs.level_codes(table.variable, levels)
         if (level_of == INVALID).any() or (table.default is None and (level_of == MISSING).any()):
             _check_levels(path, table, levels, level_of[codes], applies, inputs)
-        # levels run from INVALID (-2) up: shift by 2 to index a table of level positions, in
-        # which a missing value takes the default (or, when reported above, anything)
-        default = levels.index(table.default) if table.default is not None else 0
-        position = np.array([default, default, *range(len(levels))],
-                            dtype=_small_int(len(levels)))[level_of + 2]
-        factors = np.array([lvl.factor for lvl in table.levels.values()])
+        position = shifted[level_of + 2]
         factor = np.where(applies, factors[position][codes], 1.0)
         return Step(key, table.label, path, factor, applies, position[codes], tuple(levels))
     values = inputs.numeric(table.variable)
@@ -196,6 +224,17 @@ def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: 
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
                      applies, table.variable, problems, inputs.absent(table.variable))
+
+
+@by_identity
+def _level_table(table: FactorTable) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A level table's levels; the position looked up for each level code shifted by 2 (codes
+    run from INVALID, -2, up; a missing value takes the default or, when reported, anything);
+    and the factor of each position."""
+    levels = list(table.levels)
+    default = levels.index(table.default) if table.default is not None else 0
+    shifted = np.array([default, default, *range(len(levels))], dtype=_small_int(len(levels)))
+    return levels, shifted, np.array([lvl.factor for lvl in table.levels.values()])
 
 
 def _check_levels(path: str, table: FactorTable, levels: list[str], codes: np.ndarray,
@@ -228,7 +267,7 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     (default: wherever NaN) says the profile left the field out, since a bad value has
     already been reported by the parser.
     """
-    lowers = [b.lower for b in bands]
+    lowers, factors = _band_arrays(bands)
     top = bands[-1].upper
     # few bands: one comparison per edge beats a binary search over a million rows
     idx = np.zeros(len(values), dtype=_small_int(len(bands)))
@@ -247,10 +286,15 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
         if out_of_range.any():
             problems.add(out_of_range, variable, f"is outside the bands of table {path} "
                          f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
-    factors = np.array([b.factor for b in bands])
     # a missing value where the table applies has been reported; elsewhere the factor is 1
     return Step(key, label, path, np.where(applies, factors[idx], 1.0), applies, values, None,
                 unit)
+
+
+@functools.lru_cache(maxsize=256)
+def _band_arrays(bands: tuple[Band, ...]) -> tuple[list[float], np.ndarray]:
+    """Lower ends and factors of bands (hashable, unlike level tables)."""
+    return [b.lower for b in bands], np.array([b.factor for b in bands])
 
 
 def _equals(column, value) -> np.ndarray:

@@ -10,6 +10,7 @@ vectorised.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -87,7 +88,7 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     else:
         enc = encode(np.asarray(share, dtype=np.float64))
         codes, uniques = enc.codes, enc.uniques
-    ratios = [Decimal(repr(float(v))).as_integer_ratio() for v in uniques]
+    ratios = [_ratio(float(v)) for v in uniques]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
         num = np.array([r[0] for r in ratios], dtype=np.int64)[codes]
@@ -95,6 +96,12 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
         return (2 * total_fen * num + den) // (2 * den)
     return np.array([(2 * int(t) * ratios[c][0] + ratios[c][1]) // (2 * ratios[c][1])
                      for t, c in zip(total_fen, codes)], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ratio(share: float) -> tuple[int, int]:
+    """A share as the fraction its decimal literal (shortest repr) stands for."""
+    return Decimal(repr(share)).as_integer_ratio()
 
 
 def split_by_shares(total_fen: np.ndarray, shares: list[float]) -> np.ndarray:

@@ -30,7 +30,7 @@ from .book import RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, build_schedule, per_person_floor
-from .lookups import Inputs, Step, band_step, in_sectors, table_step
+from .lookups import Inputs, Step, band_step, by_identity, in_sectors, table_step
 from .money import exact, share_of, to_fen
 from .policy import coinsurance_codes
 from .profile_fields import EXPOSURE_FIELDS, check_known
@@ -126,12 +126,10 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     col = inputs.column
 
     # --- sector and sub-sector -------------------------------------------------------------
-    s_code, sub_code, subs = _subsectors(book, inputs)
+    table = _subsector_table(book)
+    s_code, sub_code = _subsectors(book, table, inputs)
+    subs = table.keys
     ok_sub = np.where(sub_code >= 0, sub_code, 0)
-    sub_objs = [book.sectors[s].subsectors[ss] for s, ss in subs]
-
-    def per_sub(attr: str) -> np.ndarray:
-        return np.array([getattr(x, attr) for x in sub_objs])[ok_sub]
 
     # --- dates and term ----------------------------------------------------------------------
     start, end = inputs.days("inception_date"), inputs.days("expiry_date")
@@ -141,7 +139,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
                                             np.array([date, "NaT"], dtype="datetime64[D]"))
     rate_date = rate.per_row
-    project = np.array([x.term == "project" for x in sub_objs])[ok_sub]
+    project = table.project[ok_sub]
     months = _term_months(start, end)
     problems.add(~np.isnat(expiry) & (expiry < inception), "expiry_date",
                  "is before inception_date")
@@ -155,11 +153,10 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                      annual_months, None, "months")
 
     # --- exposure ----------------------------------------------------------------------------
-    per_unit, base_rate, minimum = per_sub("per_unit"), per_sub("base_rate"), \
-        per_sub("minimum_premium")
+    per_unit, base_rate, minimum = (table.per_unit[ok_sub], table.base_rate[ok_sub],
+                                    table.minimum[ok_sub])
     exposure = np.full(n, np.nan)
-    bases = list(EXPOSURE_FIELDS)
-    basis_code = np.array([bases.index(x.basis) for x in sub_objs])[ok_sub]
+    basis_code = table.basis_code[ok_sub]
     for b, (basis, fname) in enumerate(EXPOSURE_FIELDS.items()):
         rows = (basis_code == b) & (sub_code >= 0)
         if not rows.any() and fname not in frame.columns:
@@ -285,25 +282,53 @@ def _rate_good_rows(frame: pd.DataFrame, book: RateBook, date, problems: Problem
     return rated
 
 
-def _subsectors(book: RateBook, inputs: Inputs):
-    """Sector codes, sub-sector codes (into the returned (sector, sub-sector) list)."""
+@dataclass(frozen=True)
+class SubsectorTable:
+    """A book's sub-sectors as arrays, indexed by sub-sector code (see :func:`_subsector_table`)."""
+
+    keys: list[tuple[str, str]]   # (sector, sub-sector)
+    names: list[str]              # sub-sector names, sorted
+    pairs: np.ndarray             # (sector code, name code) -> sub-sector code
+    per_unit: np.ndarray
+    base_rate: np.ndarray
+    minimum: np.ndarray
+    project: np.ndarray           # rated per project rather than per year
+    basis_code: np.ndarray        # into EXPOSURE_FIELDS
+
+
+@by_identity
+def _subsector_table(book: RateBook) -> SubsectorTable:
+    """The book's sub-sectors, derived once per book."""
+    sectors = list(book.sectors)
+    keys = [(s, ss) for s in sectors for ss in book.sectors[s].subsectors]
+    names = sorted({ss for _, ss in keys})
+    # (sector code, sub-sector name code) -> index into keys; MISSING where the pair is not a
+    # sub-sector; the last name slot (no name given) picks a sector's only sub-sector.
+    pairs = np.full((len(sectors) + 1, len(names) + 1), MISSING, dtype=np.int64)
+    for i, (s, ss) in enumerate(keys):
+        pairs[sectors.index(s), names.index(ss)] = i
+        if len(book.sectors[s].subsectors) == 1:
+            pairs[sectors.index(s), -1] = i
+    objs = [book.sectors[s].subsectors[ss] for s, ss in keys]
+    bases = list(EXPOSURE_FIELDS)
+    return SubsectorTable(
+        keys, names, pairs, np.array([x.per_unit for x in objs]),
+        np.array([x.base_rate for x in objs]), np.array([x.minimum_premium for x in objs]),
+        np.array([x.term == "project" for x in objs]),
+        np.array([bases.index(x.basis) for x in objs]))
+
+
+def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
+    """Sector codes, sub-sector codes (into ``table.keys``)."""
     problems, n = inputs.problems, inputs.n
     sectors = list(book.sectors)
     s_code = categories(inputs.column("sector"), "sector", sectors, problems, n=n)
     problems.add((s_code == MISSING) & inputs.absent("sector"), "sector", "is required")
-    subs = [(s, ss) for s in sectors for ss in book.sectors[s].subsectors]
-    names = sorted({ss for _, ss in subs})
-    raw_sub = categories(inputs.column("subsector"), "subsector", names, problems, n=n)
-    # (sector code, sub-sector name code) -> index into subs; MISSING where the pair is not a
-    # sub-sector; the last name slot (no name given) picks a sector's only sub-sector.
-    pairs = np.full((len(sectors) + 1, len(names) + 1), MISSING, dtype=np.int64)
-    for i, (s, ss) in enumerate(subs):
-        pairs[sectors.index(s), names.index(ss)] = i
-        if len(book.sectors[s].subsectors) == 1:
-            pairs[sectors.index(s), -1] = i
-    sub_code = pairs[s_code, raw_sub]
-    for sc, s in enumerate(sectors):
-        bad = (s_code == sc) & (sub_code == MISSING)
+    raw_sub = categories(inputs.column("subsector"), "subsector", table.names, problems, n=n)
+    sub_code = table.pairs[s_code, raw_sub]
+    unrated = sub_code == MISSING
+    for sc, s in enumerate(sectors if unrated.any() else []):
+        bad = (s_code == sc) & unrated
         if not bad.any():
             continue
         choices = ", ".join(book.sectors[s].subsectors)
@@ -311,7 +336,7 @@ def _subsectors(book: RateBook, inputs: Inputs):
                      f"sector {s!r} needs a sub-sector; use one of: {choices}")
         problems.add(bad & (raw_sub != MISSING), "subsector",
                      f"is not a sub-sector of {s!r}; use one of: {choices}")
-    return s_code, sub_code, subs
+    return s_code, sub_code
 
 
 def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> dict[str, np.ndarray]:
