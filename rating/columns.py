@@ -267,8 +267,9 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
-        out = values.astype(np.float64) if isinstance(values, np.ndarray) else \
-            values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        # no copy where the column is float64 already: the fast path below only reads it
+        out = values.astype(np.float64, copy=False) if isinstance(values, np.ndarray) else \
+            values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         enc = _encoded(values)
         codes, uniques = enc.codes, enc.uniques
@@ -283,6 +284,7 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     whole = integer and not _dtype_is(values, "iu", pd.api.types.is_integer_dtype)
     if _plainly_valid(out, whole):
         return out  # the usual case: none of the checks below can find anything
+    out = out.copy()  # values found invalid are blanked below
     present = ~np.isnan(out) if blank_of is None else ~blank_of[codes] & ~np.isnan(out)
     finite = np.isfinite(out)
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
@@ -448,9 +450,8 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
 
     A value is a list of keys, or text with keys separated by ``;`` (for CSV files).
     """
-    out = np.zeros((n, len(keys)), dtype=bool)
     if values is None:
-        return out
+        return np.zeros((n, len(keys)), dtype=bool)
     if not isinstance(values, Encoded) and values.dtype == object:
         # lists from a Python mapping; CSV gives text
         values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
@@ -458,13 +459,13 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
     lookup = {k: j for j, k in enumerate(keys)}
+    member = np.zeros((len(uniques) + 1, len(keys)), dtype=bool)  # per distinct value
     for i, u in enumerate(uniques):
         chosen = [part.strip() for part in str(u).split(";") if part.strip()]
-        rows = codes == i
         for key in chosen:
             if key in lookup:
-                out[rows, lookup[key]] = True
+                member[i, lookup[key]] = True
             else:
-                problems.add(rows, field_name, f"{key!r} is not an extension of this rate book; "
-                             "use any of: " + (", ".join(keys) or "(none defined)"))
-    return out
+                problems.add(codes == i, field_name, f"{key!r} is not an extension of this rate "
+                             "book; use any of: " + (", ".join(keys) or "(none defined)"))
+    return member[codes]

@@ -217,8 +217,10 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
         if small in overrides or large in overrides:
             exceeds = schedule[small] > schedule[large]
-        else:
+        elif (defaults[small] > defaults[large]).any():
             exceeds = (defaults[small] > defaults[large])[codes]
+        else:
+            continue
         if exceeds.any():
             violations.append((exceeds, field_name,
                                f"exceeds the {large.replace('_', '-')} limit it is part of"))

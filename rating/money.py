@@ -11,6 +11,7 @@ vectorised.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -70,7 +71,8 @@ def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> 
     if rows.size:
         with localcontext() as ctx:
             ctx.prec = 60
-            out[rows] = [int((v * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            one = Decimal(1)
+            out[rows] = [int((v * 100).quantize(one, rounding=ROUND_HALF_UP))
                          for v in exact_yuan(rows)]
     return out
 
@@ -89,11 +91,13 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
         enc = encode(np.asarray(share, dtype=np.float64))
         codes, uniques = enc.codes, enc.uniques
     ratios = [_ratio(float(v)) for v in uniques]
+    # over a common denominator the rounding is unchanged, and every row divides by one number
+    common = math.lcm(*(den for _, den in ratios))
+    ratios = [(num * (common // den), common) for num, den in ratios]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
         num = np.array([r[0] for r in ratios], dtype=np.int64)[codes]
-        den = np.array([r[1] for r in ratios], dtype=np.int64)[codes]
-        return (2 * total_fen * num + den) // (2 * den)
+        return (2 * total_fen * num + common) // (2 * common)
     return np.array([(2 * int(t) * ratios[c][0] + ratios[c][1]) // (2 * ratios[c][1])
                      for t, c in zip(total_fen, codes)], dtype=np.int64)
 

@@ -156,16 +156,17 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     per_unit, base_rate, minimum = (table.per_unit[ok_sub], table.base_rate[ok_sub],
                                     table.minimum[ok_sub])
     exposure = np.full(n, np.nan)
-    basis_code = table.basis_code[ok_sub]
+    basis_code = np.where(sub_code >= 0, table.basis_code[ok_sub], -1)
     for b, (basis, fname) in enumerate(EXPOSURE_FIELDS.items()):
-        rows = (basis_code == b) & (sub_code >= 0)
+        rows = basis_code == b
         if not rows.any() and fname not in frame.columns:
             continue
         values = inputs.numeric(fname)
-        exposure[rows] = values[rows]
-        problems.add(rows & np.isnan(values) & inputs.absent(fname), fname,
-                     f"is required: the sub-sector is rated on {basis}")
-        problems.add(rows & (values == 0), fname, "must be greater than 0")
+        np.copyto(exposure, values, where=rows)
+        if (rows & ~(values > 0)).any():  # some exposure missing or 0 (NaN > 0 is false)
+            problems.add(rows & np.isnan(values) & inputs.absent(fname), fname,
+                         f"is required: the sub-sector is rated on {basis}")
+            problems.add(rows & (values == 0), fname, "must be greater than 0")
 
     # --- limits --------------------------------------------------------------------------------
     floors, floor = _floors(book, rate, problems)
@@ -200,7 +201,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         applies = chosen[:, j] & allowed
         loading_steps.append(Step(f"loading.{name}", loading.label, f"loadings.{name}",
                                   np.where(applies, loading.factor, 1.0), applies,
-                                  applies.astype(np.int64), ("", name)))
+                                  applies.astype(np.int8), ("", name)))
 
     # --- distribution ------------------------------------------------------------------------
     share_min = book.expenses.prevention_share_min
@@ -367,12 +368,8 @@ def exact_scalar(x: float):
 def _chain(exposure, base_rate, per_unit, factors, floated, loadings, term, minimum):
     """The multiplicative chain; generic over float and Decimal arrays."""
     premium = exposure * base_rate / per_unit
-    for f in factors:
-        premium = premium * f
-    premium = premium * floated
-    for f in loadings:
-        premium = premium * f
-    premium = premium * term
+    for f in [*factors, floated, *loadings, term]:
+        premium *= f  # in place: the same products, without a new array per step
     return premium, np.maximum(premium, minimum)
 
 
@@ -388,8 +385,10 @@ def _extreme(pick, neutral):
     """Highest or lowest among the tables that apply to the row; 1 when none does."""
     def rule(cols, masks, one):
         far = neutral(one)
-        best = reduce(pick, [np.where(m, c, far) for c, m in zip(cols, masks)])
-        return np.where(reduce(np.logical_or, masks), best, one)
+        everywhere = [m.all() for m in masks]  # most tables apply to every row: no masking
+        best = reduce(pick, [c if full else np.where(m, c, far)
+                             for c, m, full in zip(cols, masks, everywhere)])
+        return best if any(everywhere) else np.where(reduce(np.logical_or, masks), best, one)
     return rule
 
 
@@ -437,10 +436,9 @@ def _floors(book: RateBook, rate: Days, problems: Problems):
     floors: dict[dt.date, LimitFloor] = {}
     failed: dict[dt.date, str] = {}
     amounts = np.full(len(rate.days), np.nan)  # NaT: no date
-    for k, d in enumerate(rate.days):
-        if np.isnat(d):
+    for k, day in enumerate(rate.days.tolist()):  # dates, None for NaT
+        if day is None:
             continue
-        day = d.astype(dt.date)
         if day not in floors and day not in failed:
             try:
                 floors[day] = per_person_floor(book, day)
