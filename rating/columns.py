@@ -9,6 +9,7 @@ distinct value rather than once per row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,9 +91,9 @@ class Encoded:
     codes: np.ndarray
     uniques: np.ndarray
 
-    @property
+    @functools.cached_property
     def blank(self) -> np.ndarray:
-        """Rows that are missing or blank text."""
+        """Rows that are missing or blank text (kept: several checks ask)."""
         is_blank = np.array([isinstance(u, str) and not u.strip() for u in self.uniques]
                             + [True], dtype=bool)
         return is_blank[self.codes]
@@ -403,6 +404,12 @@ def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
     are not dates written YYYY-MM-DD are problems."""
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
+    if all(map(_plain_iso, uniques)):  # the usual case: numpy parses them all at once
+        try:
+            mapped[:-1] = np.array(uniques, dtype="U10").astype("datetime64[D]")
+            return mapped
+        except ValueError:
+            pass  # a day that does not exist (2022-02-30): reported below
     for i, u in enumerate(uniques):
         if isinstance(u, str) and not u.strip():
             continue  # blank: missing, like any other field
@@ -411,6 +418,14 @@ def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
         except ValueError:
             problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
     return mapped
+
+
+def _plain_iso(value) -> bool:
+    """Text exactly YYYY-MM-DD in ASCII digits, year 1 or later: what both
+    :func:`iso_date` and numpy read as the same date, when it is a real day."""
+    return isinstance(value, str) and len(value) == 10 and value[4] == "-" and \
+        value[7] == "-" and value[:4] != "0000" and value.isascii() and \
+        (value[:4] + value[5:7] + value[8:]).isdigit()
 
 
 def as_date(value, name: str) -> dt.date | None:

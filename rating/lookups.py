@@ -206,24 +206,31 @@ def in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
     return masks[sectors][s_code]
 
 
-def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: np.ndarray,
+def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
                inputs: Inputs) -> Step:
-    """Look one factor table up for every row (factor 1 where it does not apply)."""
-    applies = in_sectors(table.sectors, book, s_code)
+    """Look one factor table up for every row (factor 1 where it does not apply: ``applies``
+    marks the rows in the table's sectors)."""
     problems = inputs.problems
     if table.levels is not None:
         levels, shifted, factors = _level_table(table)
         codes, level_of = inputs.level_codes(table.variable, levels)
         if (level_of == INVALID).any() or (table.default is None and (level_of == MISSING).any()):
             _check_levels(path, table, levels, level_of[codes], applies, inputs)
-        position = shifted[level_of + 2]
-        factor = np.where(applies, factors[position][codes], 1.0)
-        return Step(key, table.label, path, factor, applies, position[codes], tuple(levels))
+        position = shifted[level_of + 2][codes]
+        factor = _factors_where(factors, position, applies)
+        return Step(key, table.label, path, factor, applies, position, tuple(levels))
     values = inputs.numeric(table.variable)
-    if table.variable in CLEAN_RECORD:
+    if table.variable in CLEAN_RECORD and np.isnan(values.min(initial=0.0)):
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
                      applies, table.variable, problems, inputs.absent(table.variable))
+
+
+def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) -> np.ndarray:
+    """``np.where(applies, factors[idx], 1.0)`` as one gather: rows where the step does not
+    apply index a second half of ones. ``idx`` is non-negative, of a :func:`_small_int` type."""
+    both = np.concatenate([factors, np.ones(len(factors))])
+    return np.take(both, idx + (~applies).astype(idx.dtype) * len(factors))
 
 
 @by_identity
@@ -254,8 +261,9 @@ def _check_levels(path: str, table: FactorTable, levels: list[str], codes: np.nd
 
 
 def _small_int(count: int) -> type:
-    """The narrowest integer type for ``count`` codes: row-sized arrays of codes stay small."""
-    return np.int8 if count < 100 else np.int64
+    """The narrowest integer type for ``count`` codes, with room for twice as many (see
+    :func:`_factors_where`): row-sized arrays of codes stay small."""
+    return np.int8 if count < 60 else np.int64
 
 
 def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,
@@ -271,8 +279,10 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     top = bands[-1].upper
     # few bands: one comparison per edge beats a binary search over a million rows
     idx = np.zeros(len(values), dtype=_small_int(len(bands)))
+    above = np.empty(len(values), dtype=bool)
     for edge in lowers[1:]:
-        idx += (values >= edge) if closed == "left" else (values > edge)
+        (np.greater_equal if closed == "left" else np.greater)(values, edge, out=above)
+        idx += above
     if np.isnan(values.min(initial=0.0)):  # min propagates NaN: some value is missing
         missing = np.isnan(values)
         reported = missing if missing_input is None else missing & missing_input
@@ -287,7 +297,7 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
             problems.add(out_of_range, variable, f"is outside the bands of table {path} "
                          f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
     # a missing value where the table applies has been reported; elsewhere the factor is 1
-    return Step(key, label, path, np.where(applies, factors[idx], 1.0), applies, values, None,
+    return Step(key, label, path, _factors_where(factors, idx, applies), applies, values, None,
                 unit)
 
 

@@ -102,16 +102,21 @@ def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
         when = Days(np.zeros(n, dtype=np.int64), np.array([date, "NaT"], dtype="datetime64[D]"))
     else:
         when = inputs.days("inception_date")
-        problems.add(np.isnat(when.per_row) & inputs.absent("inception_date"),
+        problems.add(np.isnat(when.days)[when.codes] & inputs.absent("inception_date"),
                      "inception_date", "is required (YYYY-MM-DD)")
     problems.add(juris_codes < 0, "jurisdiction", "is required to choose a rate book")
     # one book look-up per (jurisdiction, distinct date) pair that occurs, then one pass over
     # the rows; pair keys are small, so counting them finds those that occur
     width = len(when.days)
-    valid = (juris_codes >= 0) & ~np.isnat(when.days)[when.codes]
     none = len(juris) * width  # the key of rows that have no pair
-    pair = np.where(valid, juris_codes * width + when.codes, none)
-    keys = np.flatnonzero(np.bincount(pair, minlength=none + 1)[:none])
+    if len(juris) == 1 and juris_codes.min(initial=0) >= 0:
+        # one jurisdiction throughout (the usual case): the date code is the key, -1 (no
+        # date) indexes the last slot, and every distinct date occurs
+        pair, keys = when.codes, np.flatnonzero(~np.isnat(when.days))
+    else:
+        valid = (juris_codes >= 0) & ~np.isnat(when.days)[when.codes]
+        pair = np.where(valid, juris_codes * width + when.codes, none)
+        keys = np.flatnonzero(np.bincount(pair, minlength=none + 1)[:none])
     editions: list[RateBook] = []
     which = np.full(none + 1, -1, dtype=np.int64)  # key -> index into editions
     for key in keys:
@@ -127,7 +132,7 @@ def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
             found = len(editions) - 1
         which[key] = found
     row_edition = which[pair]
-    if len(editions) == 1 and (row_edition == 0).all():
+    if len(editions) == 1 and row_edition.min(initial=0) == 0:  # every row on the one edition
         return [(np.arange(n), editions[0])]
     return [(np.flatnonzero(row_edition == e), b) for e, b in enumerate(editions)]
 

@@ -20,6 +20,7 @@ same function.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import reduce
 
@@ -183,11 +184,14 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                            np.ones(n, dtype=bool), "per_person_limit", problems)
 
     # --- tiers and floating factors ----------------------------------------------------------
-    tier_steps = [table_step(f"tier.{name}", f"tiers.{name}", table, book, s_code, inputs)
+    # rows in a set of sectors, found once per set: several tables cover the same sectors
+    rows_in = functools.cache(lambda sectors: in_sectors(sectors, book, s_code))
+    tier_steps = [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table.sectors),
+                             inputs)
                   for name, table in book.tiers.items()]
     members = [Member(g, table_step(f"floating.{g}.{name}",
-                                    f"floating.groups.{g}.factors.{name}", table, book,
-                                    s_code, inputs))
+                                    f"floating.groups.{g}.factors.{name}", table,
+                                    rows_in(table.sectors), inputs))
                for g, group in book.floating.groups.items()
                for name, table in group.factors.items()]
 
@@ -195,7 +199,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     chosen = key_lists(col("extensions"), "extensions", list(book.loadings), problems, n=n)
     loading_steps = []
     for j, (name, loading) in enumerate(book.loadings.items()):
-        allowed = in_sectors(loading.sectors, book, s_code)
+        allowed = rows_in(loading.sectors)
         problems.add(chosen[:, j] & ~allowed, "extensions",
                      f"{name!r} is not offered for this sector")
         applies = chosen[:, j] & allowed
@@ -406,7 +410,8 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
     groups = [_RULES[grp.rule](cols, masks, one)
               for grp, cols, masks in zip(floating.groups.values(), member_cols, member_masks)]
     raw = _RULES[floating.combine](groups, None, one)
-    bounded = np.minimum(np.maximum(raw, num(floating.floor)), num(floating.cap))
+    bounded = np.maximum(raw, num(floating.floor))
+    np.minimum(bounded, num(floating.cap), out=bounded)
     return bounded, groups, raw
 
 
