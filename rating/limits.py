@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,8 +176,44 @@ SCHEDULE_BOUNDS = (
 """(smaller, larger): each limit may not exceed the one it is part of."""
 
 
+class ScheduleColumns(Mapping):
+    """Limit schedules per row: schedule key -> int64 fen array (``per_person`` first).
+
+    A portfolio has few distinct per-person limits, so the book's defaults are held once per
+    distinct limit with each row's code into them, and a key's column is built when asked
+    for (a million rows would otherwise carry nine more int64 columns nobody reads).
+    """
+
+    def __init__(self, per_person_fen: np.ndarray, codes: np.ndarray,
+                 defaults: dict[str, np.ndarray], overrides: dict[str, np.ndarray]):
+        self.per_person_fen, self.codes = per_person_fen, codes
+        self.defaults, self.overrides = defaults, overrides
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key == "per_person":
+            return self.per_person_fen
+        column = self.defaults[key][self.codes]
+        given = self.overrides.get(key)
+        if given is None:
+            return column
+        return np.where(np.isnan(given), column,
+                        np.round(np.nan_to_num(given) * 100).astype(np.int64))
+
+    def __iter__(self):
+        return iter(("per_person",) + SCHEDULE_KEYS)
+
+    def __len__(self) -> int:
+        return 1 + len(SCHEDULE_KEYS)
+
+    def yuan(self, key: str) -> np.ndarray:
+        """A key's column in yuan (``fen / 100``), divided once per distinct default."""
+        if key == "per_person" or key in self.overrides:
+            return self[key] / 100
+        return (self.defaults[key] / 100)[self.codes]
+
+
 def build_schedule(book: RateBook, per_person_fen: np.ndarray,
-                   overrides: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list]:
+                   overrides: dict[str, np.ndarray]) -> tuple[ScheduleColumns, list]:
     """Limit schedules for per-person limits in fen.
 
     Parameters
@@ -191,11 +228,12 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     Returns
     -------
     schedule, violations
-        Key -> int64 fen array (``per_person`` included); and a list of (row mask, profile
-        field, reason) for limits that exceed the limit they are part of, in some row.
+        Key -> int64 fen array (``per_person`` included, see :class:`ScheduleColumns`); and a
+        list of (row mask, profile field, reason) for limits that exceed the limit they are
+        part of, in some row.
     """
     # the defaults depend on the per-person limit alone, and a portfolio has few distinct
-    # limits: compute them once per distinct limit, then spread them over the rows
+    # limits: compute them once per distinct limit
     enc = encode(np.asarray(per_person_fen, dtype=np.int64))
     codes, distinct = enc.codes, enc.uniques.astype(np.int64)
     defaults = {"per_person": distinct}
@@ -205,13 +243,7 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
             defaults[key] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
         else:
             defaults[key] = share_of(distinct, rule.ratio)
-    schedule = {"per_person": per_person_fen}
-    for key in SCHEDULE_KEYS:
-        schedule[key] = defaults[key][codes]
-        given = overrides.get(key)
-        if given is not None:
-            schedule[key] = np.where(np.isnan(given), schedule[key],
-                                     np.round(np.nan_to_num(given) * 100).astype(np.int64))
+    schedule = ScheduleColumns(per_person_fen, codes, defaults, overrides)
     violations = []
     for small, large in SCHEDULE_BOUNDS:
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"

@@ -169,9 +169,9 @@ def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.
             columns[f"factor_{step.key}"] = step.factor
         for name, values in rated.groups.items():
             columns[f"group_{name}"] = values
-        for key, fen in rated.schedule.items():
+        for key in rated.schedule:
             if key != "per_person":
-                columns[f"limit_{key}"] = fen / 100
+                columns[f"limit_{key}"] = rated.schedule.yuan(key)
         # copy=False: keep the column arrays as they are instead of consolidating them into
         # one 2-D block, which would copy the whole result once more
         pieces.append(pd.DataFrame(columns, index=rows, copy=False))

@@ -30,7 +30,7 @@ import pandas as pd
 from .book import RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
-from .limits import LimitFloor, build_schedule, per_person_floor
+from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, by_identity, in_sectors, table_step
 from .money import exact, share_of, to_fen
 from .policy import coinsurance_codes
@@ -65,7 +65,7 @@ class Rated:
     limit: np.ndarray             # per-person limit, yuan
     floor: np.ndarray             # statutory floor, yuan
     floors: dict[dt.date, LimitFloor]
-    schedule: dict[str, np.ndarray]   # limit schedule, int64 fen, by key (see LimitSchedule)
+    schedule: ScheduleColumns         # limit schedule, int64 fen, by key (see LimitSchedule)
     steps: list[Step]             # limit, tiers, floating, loadings, term: in order
     members: list[Member]
     groups: dict[str, np.ndarray]
@@ -344,7 +344,7 @@ def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
     return s_code, sub_code
 
 
-def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> dict[str, np.ndarray]:
+def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> ScheduleColumns:
     """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
     overrides = {key: inputs.numeric(f"limit_{key}") for key in SCHEDULE_KEYS
                  if f"limit_{key}" in inputs.frame.columns}
