@@ -23,6 +23,7 @@ from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, 
 from .book.model import SCHEDULE_KEYS
 from .book.reference import value_at
 from .columns import encode
+from .memo import by_identity
 from .money import share_of
 
 
@@ -235,21 +236,15 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     # the defaults depend on the per-person limit alone, and a portfolio has few distinct
     # limits: compute them once per distinct limit
     enc = encode(np.asarray(per_person_fen, dtype=np.int64))
-    codes, distinct = enc.codes, enc.uniques.astype(np.int64)
-    defaults = {"per_person": distinct}
-    for key in SCHEDULE_KEYS:
-        rule = getattr(book.limits.schedule, key)
-        if rule.amount is not None:
-            defaults[key] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
-        else:
-            defaults[key] = share_of(distinct, rule.ratio)
+    codes = enc.codes
+    defaults, exceeding = _defaults(book, enc.uniques.astype(np.int64))
     schedule = ScheduleColumns(per_person_fen, codes, defaults, overrides)
     violations = []
     for small, large in SCHEDULE_BOUNDS:
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
         if small in overrides or large in overrides:
             exceeds = schedule[small] > schedule[large]
-        elif (defaults[small] > defaults[large]).any():
+        elif (small, large) in exceeding:
             exceeds = (defaults[small] > defaults[large])[codes]
         else:
             continue
@@ -257,6 +252,34 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
             violations.append((exceeds, field_name,
                                f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations
+
+
+@by_identity
+def _defaults_memo(book: RateBook) -> dict[bytes, tuple]:
+    """The book's default schedules by distinct per-person limits, filled as limits come
+    (quotes mostly repeat the floor)."""
+    return {}
+
+
+def _defaults(book: RateBook, distinct: np.ndarray):
+    """The book's default schedule (key -> int64 fen) for each of ``distinct`` per-person
+    limits, and the (smaller, larger) bounds some of them break."""
+    memo = _defaults_memo(book)
+    key = distinct.tobytes()
+    if key not in memo:
+        defaults = {"per_person": distinct}
+        for name in SCHEDULE_KEYS:
+            rule = getattr(book.limits.schedule, name)
+            if rule.amount is not None:
+                defaults[name] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
+            else:
+                defaults[name] = share_of(distinct, rule.ratio)
+        exceeding = {(small, large) for small, large in SCHEDULE_BOUNDS
+                     if (defaults[small] > defaults[large]).any()}
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[key] = defaults, exceeding
+    return memo[key]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ million-row portfolio costs a handful of array operations per table.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ from .book import RateBook
 from .book.model import Band, FactorTable, Label
 from .columns import (INVALID, MISSING, Days, Encoded, OneRow, Problems, absent, distinct_dates,
                       encode, flags, is_text, level_map, numbers, show_value)
+from .memo import by_identity
 from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, FIELDS, WORST_GRADE_LEVELS,
                              variable_kind)
 
@@ -163,29 +163,6 @@ class Inputs:
             counts = self.numeric(f"accidents_{grade}")
             worst[counts > 0] = g  # NaN (no record) compares false: no accident
         return worst, np.array([levels.index(lvl) for lvl in WORST_GRADE_LEVELS])
-
-
-def by_identity(fn):
-    """Memoise ``fn(obj)`` by the identity of ``obj``.
-
-    Rate-book objects never change once loaded, but hold dicts and so cannot be hashed; what
-    the engine derives from them (level positions, factor arrays, sector tables) is derived
-    once per object rather than once per quote. The most recent objects are kept, with the
-    object itself so that its id cannot be reused while its entry lives.
-    """
-    cache: OrderedDict[int, tuple[object, object]] = OrderedDict()
-
-    @functools.wraps(fn)
-    def memoised(obj):
-        hit = cache.get(id(obj))
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        value = fn(obj)
-        cache[id(obj)] = (obj, value)
-        if len(cache) > 256:
-            cache.popitem(last=False)
-        return value
-    return memoised
 
 
 @by_identity

@@ -31,7 +31,8 @@ from .book import RateBook, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
-from .lookups import Inputs, Step, band_step, by_identity, in_sectors, table_step
+from .lookups import Inputs, Step, band_step, in_sectors, table_step
+from .memo import by_identity
 from .money import exact, share_of, to_fen
 from .policy import coinsurance_codes
 from .profile_fields import EXPOSURE_FIELDS, check_known
