@@ -405,7 +405,7 @@ def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
     are not dates written YYYY-MM-DD are problems."""
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
-    if all(map(_plain_iso, uniques)):  # the usual case: numpy parses them all at once
+    if len(uniques) > 16 and all(map(_plain_iso, uniques)):  # numpy parses many at once
         try:
             mapped[:-1] = np.array(uniques, dtype="U10").astype("datetime64[D]")
             return mapped

@@ -27,7 +27,7 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, national_rules
+from .book import RateBook, income_statistics, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
@@ -430,11 +430,32 @@ def _term_months(start: Days, end: Days) -> np.ndarray:
 
 
 def _month_and_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Months since 1970 and day of the month (0-based) of each day (0 for NaT)."""
-    given = ~np.isnat(days)
+    """Months since 1970 and day of the month (0-based) of each day (meaningless for NaT)."""
     months = days.astype("datetime64[M]")
-    day = (days - months.astype("datetime64[D]")).astype(np.int64)
-    return np.where(given, months.astype(np.int64), 0), np.where(given, day, 0)
+    return months.astype(np.int64), (days - months.astype("datetime64[D]")).astype(np.int64)
+
+
+@by_identity
+def _floor_memo(book: RateBook) -> dict[dt.date, tuple]:
+    """Per date, the book's floor (or why there is none) with the national rules and income
+    statistics it was computed from, filled as dates come (quotes repeat dates)."""
+    return {}
+
+
+def _floor_on(book: RateBook, day: dt.date) -> LimitFloor | str:
+    """:func:`per_person_floor` of the shipped rules, or the reason there is none."""
+    memo = _floor_memo(book)
+    sources = national_rules(), income_statistics()
+    hit = memo.get(day)
+    if hit is None or hit[0] is not sources[0] or hit[1] is not sources[1]:
+        try:
+            found = per_person_floor(book, day)
+        except LookupError as exc:
+            found = str(exc)
+        if len(memo) >= 4096:
+            memo.clear()
+        hit = memo[day] = (*sources, found)
+    return hit[2]
 
 
 def _floors(book: RateBook, rate: Days, problems: Problems):
@@ -446,10 +467,11 @@ def _floors(book: RateBook, rate: Days, problems: Problems):
         if day is None:
             continue
         if day not in floors and day not in failed:
-            try:
-                floors[day] = per_person_floor(book, day)
-            except LookupError as exc:
-                failed[day] = str(exc)
+            found = _floor_on(book, day)
+            if isinstance(found, str):
+                failed[day] = found
+            else:
+                floors[day] = found
         if day in floors:
             amounts[k] = floors[day].amount
     for day, reason in failed.items():
