@@ -59,7 +59,7 @@ class Rated:
     sector_code: np.ndarray       # into book.sectors
     subsector_code: np.ndarray    # into subsector_keys
     subsector_keys: list[tuple[str, str]]
-    rate_date: np.ndarray         # datetime64[D]
+    rate: Days                    # rating dates, as codes into distinct days
     exposure: np.ndarray          # in the sub-sector's unit
     base_rate: np.ndarray         # as in the book (yuan per unit, or ‰)
     per_unit: np.ndarray          # 1 or 1000
@@ -84,6 +84,11 @@ class Rated:
     @property
     def premium(self) -> np.ndarray:
         return self.premium_fen / 100.0
+
+    @property
+    def rate_date(self) -> np.ndarray:
+        """Rating dates (datetime64[D])."""
+        return self.rate.per_row
 
     @property
     def sector(self) -> np.ndarray:
@@ -135,20 +140,17 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
 
     # --- dates and term ----------------------------------------------------------------------
     start, end = inputs.days("inception_date"), inputs.days("expiry_date")
-    inception, expiry = start.per_row, end.per_row
-    problems.add(np.isnat(inception) & inputs.absent("inception_date"), "inception_date",
-                 "is required (YYYY-MM-DD)")
+    problems.add(np.isnat(start.days)[start.codes] & inputs.absent("inception_date"),
+                 "inception_date", "is required (YYYY-MM-DD)")
     rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
                                             np.array([date, "NaT"], dtype="datetime64[D]"))
-    rate_date = rate.per_row
     project = table.project[ok_sub]
-    months = _term_months(start, end)
-    problems.add(~np.isnat(expiry) & (expiry < inception), "expiry_date",
-                 "is before inception_date")
+    months, ends_before = _term_months(start, end)
+    problems.add(ends_before, "expiry_date", "is before inception_date")
     max_m = book.term.max_months
     problems.add(~project & (months > max_m), "expiry_date",
                  f"an annual policy runs at most {max_m} months; longer terms are not allowed")
-    annual_months = np.clip(np.where(np.isnat(expiry), max_m, months), 1, max_m)
+    annual_months = np.clip(np.where(np.isnat(end.days)[end.codes], max_m, months), 1, max_m)
     scale = np.asarray(book.term.short_term_scale)
     term_step = Step("term", Label(zh="保险期限", en="term"), "term",
                      np.where(project, 1.0, scale[annual_months - 1]), ~project,
@@ -264,7 +266,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                          floated, np.ones(n, dtype=bool), raw)
     return Rated(
         book=book, index=frame.index, sector_code=s_code, subsector_code=ok_sub,
-        subsector_keys=subs, rate_date=rate_date, exposure=exposure, base_rate=base_rate,
+        subsector_keys=subs, rate=rate, exposure=exposure, base_rate=base_rate,
         per_unit=per_unit, limit=limit, floor=floor, floors=floors, schedule=schedule,
         steps=[limit_step, *tier_steps, floating_step, *loading_steps, term_step],
         members=members, groups=dict(zip(book.floating.groups, groups)), floating_raw=raw,
@@ -349,7 +351,10 @@ def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> ScheduleColu
     """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
     overrides = {key: inputs.numeric(f"limit_{key}") for key in SCHEDULE_KEYS
                  if f"limit_{key}" in inputs.frame.columns}
-    per_person = np.round(np.nan_to_num(limit) * 100).astype(np.int64)
+    per_person = limit * 100  # np.round(np.nan_to_num(limit) * 100) in place: 0 where NaN
+    np.rint(per_person, out=per_person)
+    per_person[np.isnan(per_person)] = 0
+    per_person = per_person.astype(np.int64)
     schedule, violations = build_schedule(book, per_person, overrides)
     for mask, field_name, reason in violations:
         inputs.problems.add(mask, field_name, reason)
@@ -416,17 +421,20 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
     return bounded, groups, raw
 
 
-def _term_months(start: Days, end: Days) -> np.ndarray:
-    """Months from inception to an inclusive expiry date; a started month counts whole
-    (0 where either date is missing). Calendar arithmetic is done once per distinct date."""
+def _term_months(start: Days, end: Days) -> tuple[np.ndarray, np.ndarray]:
+    """Months from inception to an inclusive expiry date, a started month counting whole (0
+    where either date is missing); and where the expiry date is before the inception date.
+    Calendar arithmetic is done once per distinct date."""
     month_i, day_i = _month_and_day(start.days)
     month_e, day_e = _month_and_day(end.days)
     rows = np.flatnonzero(~np.isnat(end.days)[end.codes])  # most policies give no expiry
     rows = rows[~np.isnat(start.days)[start.codes[rows]]]
     i, e = start.codes[rows], end.codes[rows]
-    out = np.zeros(len(start.codes), dtype=np.int64)
-    out[rows] = (month_e[e] - month_i[i]) + (day_e[e] >= day_i[i])
-    return out
+    months = np.zeros(len(start.codes), dtype=np.int64)
+    months[rows] = (month_e[e] - month_i[i]) + (day_e[e] >= day_i[i])
+    before = np.zeros(len(start.codes), dtype=bool)
+    before[rows] = end.days[e] < start.days[i]
+    return months, before
 
 
 def _month_and_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
