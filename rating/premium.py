@@ -133,9 +133,9 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     col = inputs.column
 
     # --- sector and sub-sector -------------------------------------------------------------
-    table = _subsector_table(book)
-    s_code, sub_code = _subsectors(book, table, inputs)
-    subs = table.keys
+    subsectors = _subsector_table(book)
+    s_code, sub_code = _subsectors(book, subsectors, inputs)
+    subs = subsectors.keys
     ok_sub = np.where(sub_code >= 0, sub_code, 0)
 
     # --- dates and term ----------------------------------------------------------------------
@@ -144,7 +144,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                  "inception_date", "is required (YYYY-MM-DD)")
     rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
                                             np.array([date, "NaT"], dtype="datetime64[D]"))
-    project = table.project[ok_sub]
+    project = subsectors.project[ok_sub]
     months, ends_before = _term_months(start, end)
     problems.add(ends_before, "expiry_date", "is before inception_date")
     max_m = book.term.max_months
@@ -157,10 +157,10 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                      annual_months, None, "months")
 
     # --- exposure ----------------------------------------------------------------------------
-    per_unit, base_rate, minimum = (table.per_unit[ok_sub], table.base_rate[ok_sub],
-                                    table.minimum[ok_sub])
+    per_unit, base_rate, minimum = (subsectors.per_unit[ok_sub], subsectors.base_rate[ok_sub],
+                                    subsectors.minimum[ok_sub])
     exposure = np.full(n, np.nan)
-    basis_code = np.where(sub_code >= 0, table.basis_code[ok_sub], -1)
+    basis_code = np.where(sub_code >= 0, subsectors.basis_code[ok_sub], -1)
     for b, (basis, fname) in enumerate(EXPOSURE_FIELDS.items()):
         rows = basis_code == b
         if not rows.any() and fname not in frame.columns:
