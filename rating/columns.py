@@ -9,8 +9,10 @@ distinct value rather than once per row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +35,8 @@ class Problems:
 
     def add(self, where: np.ndarray, field_name: str, reason: str) -> None:
         """Record ``reason`` for the rows where the boolean mask ``where`` is true."""
-        rows = np.flatnonzero(where)
-        if rows.size:
-            self.items.append((rows, field_name, reason))
+        if np.count_nonzero(where):  # cheaper than finding no rows, the usual outcome
+            self.items.append((np.flatnonzero(where), field_name, reason))
 
     def bad_rows(self) -> np.ndarray:
         """Boolean mask of the rows with at least one problem."""
@@ -89,9 +90,9 @@ class Encoded:
     codes: np.ndarray
     uniques: np.ndarray
 
-    @property
+    @functools.cached_property
     def blank(self) -> np.ndarray:
-        """Rows that are missing or blank text."""
+        """Rows that are missing or blank text (kept: several checks ask)."""
         is_blank = np.array([isinstance(u, str) and not u.strip() for u in self.uniques]
                             + [True], dtype=bool)
         return is_blank[self.codes]
@@ -132,6 +133,8 @@ def _encoded(values) -> Encoded:
 
 def is_text(values) -> bool:
     """A column that is parsed by value (text, categories or mixed objects), not as numbers."""
+    if isinstance(values, np.ndarray):  # a quote's number: skip pandas' dtype machinery
+        return values.dtype.kind in "OSU"
     return isinstance(values, Encoded) or values.dtype == object or \
         pd.api.types.is_string_dtype(values.dtype) or \
         isinstance(values.dtype, pd.CategoricalDtype)
@@ -143,7 +146,55 @@ def absent(values, n: int) -> np.ndarray:
         return np.ones(n, dtype=bool)
     if is_text(values):
         return _encoded(values).blank
-    return values.isna().to_numpy(dtype=bool)
+    return _isna(values)
+
+
+def _isna(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Missing entries of a column that is not text (a Series, or a quote's numpy array)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":  # skip pandas
+        return np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), bool)
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+class OneRow:
+    """A single profile as the one-row frame the engine rates, without building a DataFrame
+    (for one quote that costs more than the rating itself).
+
+    Each field is typed as ``pd.DataFrame({name: [value]})`` would type its column: text and
+    blanks factorised (:class:`Encoded`), plain numbers and true/false as numpy arrays, rarer
+    values (dates, numpy scalars, lists) as a one-element Series. It offers what the engine
+    reads from a frame: ``columns``, ``index``, ``len`` and ``[name]``.
+    """
+
+    index = pd.RangeIndex(1)
+
+    def __init__(self, profile: Mapping[str, Any]):
+        self.fields = {name: _one_column(value) for name, value in profile.items()}
+        self.columns = list(self.fields)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, name: str):
+        return self.fields[name]
+
+    def get(self, name: str, default=None):
+        return self.fields.get(name, default)
+
+
+def _one_column(value):
+    """One value as a one-row column (see :class:`OneRow`); bool before int: True is an int."""
+    if value is None:
+        return Encoded(np.array([MISSING], dtype=np.int64), np.array([], dtype=object))
+    if isinstance(value, str):  # plain str, as pandas reads a numpy str_ back
+        return Encoded(np.zeros(1, dtype=np.int64), np.array([str(value)], dtype=object))
+    if isinstance(value, bool):
+        return np.array([value])
+    if isinstance(value, float):
+        return np.array([value], dtype=np.float64)
+    if isinstance(value, int) and -2**63 <= value < 2**63:
+        return np.array([value], dtype=np.int64)
+    return pd.Series([value])
 
 
 def show_value(value) -> str:
@@ -173,6 +224,13 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
     enc = _encoded(values)
+    return level_map(enc, field_name, levels, problems)[enc.codes]
+
+
+def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
+              problems: Problems | None) -> np.ndarray:
+    """The level code of each of ``enc.uniques``, then MISSING (the slot code -1 indexes):
+    the per-value half of :func:`categories`, so callers can map a few codes, not the rows."""
     codes, uniques = enc.codes, enc.uniques
     lookup = {level: i for i, level in enumerate(levels)}
     mapped = np.empty(len(uniques) + 1, dtype=np.int64)
@@ -191,7 +249,7 @@ def categories(values: pd.Series | None, field_name: str, levels: Sequence[str],
         for i in np.flatnonzero(bad_unique):
             problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
                          + ", ".join(levels))
-    return mapped[codes]
+    return mapped
 
 
 def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n: int,
@@ -203,15 +261,17 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     """
     if values is None:
         return np.full(n, np.nan)
-    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype):
-        problems.add(values.notna().to_numpy(), field_name, "expected a number, got true/false")
+    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
+        problems.add(~_isna(values), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
-    if not is_text(values) and pd.api.types.is_numeric_dtype(values.dtype):
+    blank_of = None  # per distinct text value: blank
+    if not is_text(values) and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
-        out = values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        present = ~np.isnan(out)
+        # no copy where the column is float64 already: the fast path below only reads it
+        out = values.astype(np.float64, copy=False) if isinstance(values, np.ndarray) else \
+            values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         enc = _encoded(values)
         codes, uniques = enc.codes, enc.uniques
@@ -222,16 +282,42 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
             except ValueError:
                 problems.add(codes == i, field_name, f"{show_value(u)} is not a number")
         out = parsed[codes]
-        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
-        present = ~blank[codes] & ~np.isnan(out)
+        blank_of = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True])
+    whole = integer and not _dtype_is(values, "iu", pd.api.types.is_integer_dtype)
+    if _plainly_valid(out, whole):
+        return out  # the usual case: none of the checks below can find anything
+    out = out.copy()  # values found invalid are blanked below
+    present = ~np.isnan(out) if blank_of is None else ~blank_of[codes] & ~np.isnan(out)
     finite = np.isfinite(out)
     problems.add(present & ~np.isnan(out) & ~finite, field_name, "must be finite")
     problems.add(finite & (out < 0), field_name, "must not be negative")
     problems.add(finite & (out > MAX_NUMBER), field_name, f"must be at most {MAX_NUMBER:g}")
-    if integer and not pd.api.types.is_integer_dtype(getattr(values, "dtype", None)):
+    if whole:
         problems.add(finite & (out != np.floor(out)), field_name, "must be a whole number")
     out[present & (~finite | (out > MAX_NUMBER) | (out < 0))] = np.nan
     return out
+
+
+def _dtype_is(values, kinds: str, check) -> bool:
+    """``check(values.dtype)``, a pandas dtype test, answered from the kind of a numpy dtype
+    (which it is for most columns): pandas' tests cost more than a quote's arithmetic."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in kinds
+    return check(dtype)
+
+
+def _plainly_valid(out: np.ndarray, whole: bool) -> bool:
+    """Every number (NaN aside) is within [0, MAX_NUMBER], and whole where ``whole``: checked
+    with reductions that skip NaN, allocating at most one array."""
+    low, high = np.fmin.reduce(out, initial=np.inf), np.fmax.reduce(out, initial=-np.inf)
+    if not (0 <= low and high <= MAX_NUMBER):
+        return False
+    if whole:
+        fraction = np.floor(out)
+        np.subtract(out, fraction, out=fraction)
+        return not np.fmax.reduce(fraction, initial=0.0) > 0
+    return True
 
 
 def _one_number(value) -> float:
@@ -254,8 +340,9 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     """Booleans as codes: 0 false, 1 true, MISSING where absent."""
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
-    if not is_text(values) and pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
-        return values.to_numpy(dtype=np.int64, copy=True)
+    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype) and \
+            not _isna(values).any():
+        return np.array(values, dtype=np.int64)
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, MISSING, dtype=np.int64)
@@ -283,8 +370,47 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             return values.to_numpy().astype("datetime64[D]", copy=True)
     enc = _encoded(values)
+    return date_map(enc, field_name, problems)[enc.codes]
+
+
+@dataclass(frozen=True)
+class Days:
+    """A date column as codes into its distinct days, so that per-date work (a floor, a cap, a
+    rate book) is done once per day: ``days[codes]`` is the date of each row, and code -1
+    (missing) indexes the last day, NaT. A day may appear more than once in ``days``."""
+
+    codes: np.ndarray
+    days: np.ndarray
+
+    @property
+    def per_row(self) -> np.ndarray:
+        return self.days[self.codes]
+
+
+def distinct_dates(values, field_name: str, problems: Problems, *, n: int) -> Days:
+    """:func:`dates`, as :class:`Days`."""
+    if values is None:
+        return Days(np.full(n, -1, dtype=np.int64), np.array(["NaT"], dtype="datetime64[D]"))
+    if not is_text(values):
+        per_row = dates(values, field_name, problems, n=n)
+        codes, uniques = pd.factorize(per_row, use_na_sentinel=True)
+        days = np.asarray(uniques).astype("datetime64[D]")
+        return Days(codes, np.append(days, np.datetime64("NaT", "D")))
+    enc = _encoded(values)
+    return Days(enc.codes, date_map(enc, field_name, problems))
+
+
+def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
+    """The date of each of ``enc.uniques``, then NaT (the slot code -1 indexes); values that
+    are not dates written YYYY-MM-DD are problems."""
     codes, uniques = enc.codes, enc.uniques
     mapped = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")
+    if len(uniques) > 16 and all(map(_plain_iso, uniques)):  # numpy parses many at once
+        try:
+            mapped[:-1] = np.array(uniques, dtype="U10").astype("datetime64[D]")
+            return mapped
+        except ValueError:
+            pass  # a day that does not exist (2022-02-30): reported below
     for i, u in enumerate(uniques):
         if isinstance(u, str) and not u.strip():
             continue  # blank: missing, like any other field
@@ -292,7 +418,15 @@ def dates(values: pd.Series | None, field_name: str, problems: Problems, *,
             mapped[i] = _one_date(u)
         except ValueError:
             problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
-    return mapped[codes]
+    return mapped
+
+
+def _plain_iso(value) -> bool:
+    """Text exactly YYYY-MM-DD in ASCII digits, year 1 or later: what both
+    :func:`iso_date` and numpy read as the same date, when it is a real day."""
+    return isinstance(value, str) and len(value) == 10 and value[4] == "-" and \
+        value[7] == "-" and value[:4] != "0000" and value.isascii() and \
+        (value[:4] + value[5:7] + value[8:]).isdigit()
 
 
 def as_date(value, name: str) -> dt.date | None:
@@ -332,9 +466,8 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
 
     A value is a list of keys, or text with keys separated by ``;`` (for CSV files).
     """
-    out = np.zeros((n, len(keys)), dtype=bool)
     if values is None:
-        return out
+        return np.zeros((n, len(keys)), dtype=bool)
     if not isinstance(values, Encoded) and values.dtype == object:
         # lists from a Python mapping; CSV gives text
         values = pd.Series([";".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
@@ -342,13 +475,13 @@ def key_lists(values: pd.Series | None, field_name: str, keys: Sequence[str],
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
     lookup = {k: j for j, k in enumerate(keys)}
+    member = np.zeros((len(uniques) + 1, len(keys)), dtype=bool)  # per distinct value
     for i, u in enumerate(uniques):
         chosen = [part.strip() for part in str(u).split(";") if part.strip()]
-        rows = codes == i
         for key in chosen:
             if key in lookup:
-                out[rows, lookup[key]] = True
+                member[i, lookup[key]] = True
             else:
-                problems.add(rows, field_name, f"{key!r} is not an extension of this rate book; "
-                             "use any of: " + (", ".join(keys) or "(none defined)"))
-    return out
+                problems.add(codes == i, field_name, f"{key!r} is not an extension of this rate "
+                             "book; use any of: " + (", ".join(keys) or "(none defined)"))
+    return member[codes]

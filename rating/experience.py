@@ -56,8 +56,7 @@ from .columns import (INVALID, MISSING, Problems, absent, categories, dates, fla
                       show_value)
 from .compliance import within_rules
 from .errors import ProfileError
-from .portfolio import _editions as editions_in_force
-from .portfolio import rate_portfolio
+from .portfolio import editions_in_force, rate_portfolio
 from .profile_fields import ACCIDENT_GRADES, check_known
 from .quote import Quote, quote
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ import numpy as np
 from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
 from .book.model import SCHEDULE_KEYS
 from .book.reference import value_at
+from .columns import encode
+from .memo import by_identity
 from .money import share_of
 
 
@@ -174,8 +177,44 @@ SCHEDULE_BOUNDS = (
 """(smaller, larger): each limit may not exceed the one it is part of."""
 
 
+class ScheduleColumns(Mapping):
+    """Limit schedules per row: schedule key -> int64 fen array (``per_person`` first).
+
+    A portfolio has few distinct per-person limits, so the book's defaults are held once per
+    distinct limit with each row's code into them, and a key's column is built when asked
+    for (a million rows would otherwise carry nine more int64 columns nobody reads).
+    """
+
+    def __init__(self, per_person_fen: np.ndarray, codes: np.ndarray,
+                 defaults: dict[str, np.ndarray], overrides: dict[str, np.ndarray]):
+        self.per_person_fen, self.codes = per_person_fen, codes
+        self.defaults, self.overrides = defaults, overrides
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key == "per_person":
+            return self.per_person_fen
+        column = self.defaults[key][self.codes]
+        given = self.overrides.get(key)
+        if given is None:
+            return column
+        return np.where(np.isnan(given), column,
+                        np.round(np.nan_to_num(given) * 100).astype(np.int64))
+
+    def __iter__(self):
+        return iter(("per_person",) + SCHEDULE_KEYS)
+
+    def __len__(self) -> int:
+        return 1 + len(SCHEDULE_KEYS)
+
+    def yuan(self, key: str) -> np.ndarray:
+        """A key's column in yuan (``fen / 100``), divided once per distinct default."""
+        if key == "per_person" or key in self.overrides:
+            return self[key] / 100
+        return (self.defaults[key] / 100)[self.codes]
+
+
 def build_schedule(book: RateBook, per_person_fen: np.ndarray,
-                   overrides: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list]:
+                   overrides: dict[str, np.ndarray]) -> tuple[ScheduleColumns, list]:
     """Limit schedules for per-person limits in fen.
 
     Parameters
@@ -190,28 +229,57 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     Returns
     -------
     schedule, violations
-        Key -> int64 fen array (``per_person`` included); and a list of (row mask, profile
-        field, reason) for limits that exceed the limit they are part of.
+        Key -> int64 fen array (``per_person`` included, see :class:`ScheduleColumns`); and a
+        list of (row mask, profile field, reason) for limits that exceed the limit they are
+        part of, in some row.
     """
-    n = len(per_person_fen)
-    schedule = {"per_person": per_person_fen}
-    for key in SCHEDULE_KEYS:
-        rule = getattr(book.limits.schedule, key)
-        if rule.amount is not None:
-            default = np.full(n, round(rule.amount * 100), dtype=np.int64)
-        else:
-            default = share_of(per_person_fen, rule.ratio)
-        given = overrides.get(key)
-        if given is not None:
-            default = np.where(np.isnan(given), default,
-                               np.round(np.nan_to_num(given) * 100).astype(np.int64))
-        schedule[key] = default
+    # the defaults depend on the per-person limit alone, and a portfolio has few distinct
+    # limits: compute them once per distinct limit
+    enc = encode(np.asarray(per_person_fen, dtype=np.int64))
+    codes = enc.codes
+    defaults, exceeding = _defaults(book, enc.uniques.astype(np.int64))
+    schedule = ScheduleColumns(per_person_fen, codes, defaults, overrides)
     violations = []
     for small, large in SCHEDULE_BOUNDS:
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
-        violations.append((schedule[small] > schedule[large], field_name,
-                           f"exceeds the {large.replace('_', '-')} limit it is part of"))
+        if small in overrides or large in overrides:
+            exceeds = schedule[small] > schedule[large]
+        elif (small, large) in exceeding:
+            exceeds = (defaults[small] > defaults[large])[codes]
+        else:
+            continue
+        if exceeds.any():
+            violations.append((exceeds, field_name,
+                               f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations
+
+
+@by_identity
+def _defaults_memo(book: RateBook) -> dict[bytes, tuple]:
+    """The book's default schedules by distinct per-person limits, filled as limits come
+    (quotes mostly repeat the floor)."""
+    return {}
+
+
+def _defaults(book: RateBook, distinct: np.ndarray):
+    """The book's default schedule (key -> int64 fen) for each of ``distinct`` per-person
+    limits, and the (smaller, larger) bounds some of them break."""
+    memo = _defaults_memo(book)
+    key = distinct.tobytes()
+    if key not in memo:
+        defaults = {"per_person": distinct}
+        for name in SCHEDULE_KEYS:
+            rule = getattr(book.limits.schedule, name)
+            if rule.amount is not None:
+                defaults[name] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
+            else:
+                defaults[name] = share_of(distinct, rule.ratio)
+        exceeding = {(small, large) for small, large in SCHEDULE_BOUNDS
+                     if (defaults[small] > defaults[large]).any()}
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[key] = defaults, exceeding
+    return memo[key]
 
 
 @dataclass(frozen=True)

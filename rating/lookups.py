@@ -8,6 +8,7 @@ million-row portfolio costs a handful of array operations per table.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +16,9 @@ import pandas as pd
 
 from .book import RateBook
 from .book.model import Band, FactorTable, Label
-from .columns import (INVALID, MISSING, Encoded, Problems, absent, categories, encode, flags,
-                      is_text, numbers, show_value)
+from .columns import (INVALID, MISSING, Days, Encoded, OneRow, Problems, absent, distinct_dates,
+                      encode, flags, is_text, level_map, numbers, show_value)
+from .memo import by_identity
 from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, FIELDS, WORST_GRADE_LEVELS,
                              variable_kind)
 
@@ -73,18 +75,20 @@ class Inputs:
     read by several tables is parsed (and reported) once.
     """
 
-    def __init__(self, frame: pd.DataFrame, problems: Problems):
+    def __init__(self, frame: pd.DataFrame | OneRow, problems: Problems,
+                 encoded: dict[str, Encoded] | None = None):
         self.frame, self.problems, self.n = frame, problems, len(frame)
         self.columns = frozenset(frame.columns)
-        self.cache: dict[tuple, object] = {}
+        # text columns the caller has factorised already (for these rows): not hashed again
+        self.cache: dict[tuple, object] = {("col", k): v for k, v in (encoded or {}).items()}
 
     def column(self, name: str):
         """The raw column: :class:`Encoded` for text, the Series otherwise, None if absent."""
         key = ("col", name)
         if key not in self.cache:
             values = self.frame[name] if name in self.columns else None
-            if values is not None and is_text(values) and not (
-                    name == "extensions" and values.dtype == object):  # lists are unhashable
+            if values is not None and not isinstance(values, Encoded) and is_text(values) \
+                    and not (name == "extensions" and values.dtype == object):  # lists: unhashable
                 values = encode(values)
             self.cache[key] = values
         return self.cache[key]
@@ -95,6 +99,13 @@ class Inputs:
         if key not in self.cache:
             self.cache[key] = numbers(self.column(name), name, self.problems, n=self.n,
                                       integer=FIELDS[name].kind == "count")
+        return self.cache[key]
+
+    def days(self, name: str) -> Days:
+        """Dates (see :class:`rating.columns.Days`); bad ones are reported, once."""
+        key = ("days", name)
+        if key not in self.cache:
+            self.cache[key] = distinct_dates(self.column(name), name, self.problems, n=self.n)
         return self.cache[key]
 
     def absent(self, name: str) -> np.ndarray:
@@ -109,20 +120,25 @@ class Inputs:
             self.cache[key] = flags(self.column(name), name, self.problems, n=self.n)
         return self.cache[key]
 
-    def codes(self, name: str, levels: list[str]) -> np.ndarray:
-        """Level codes; MISSING where absent, INVALID where not a level (not reported here:
-        a value may be a level of one sector's table and not of another's)."""
+    def level_codes(self, name: str, levels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row a code, and the level each code stands for: a row's level is
+        ``level_of[codes]``, MISSING where absent and INVALID where not a level (not reported
+        here: a value may be a level of one sector's table and not of another's). Kept apart
+        so that a table maps the few codes rather than a million rows; code -1 indexes the
+        last entry."""
         key = ("cat", name, tuple(levels))
         if key not in self.cache:
             if name == "worst_accident_grade":
-                codes = self._worst_grade(levels)
-            elif variable_kind(name) == "flag":
-                raw = self.flag(name)
-                lookup = np.array([levels.index("false"), levels.index("true"), MISSING])
-                codes = lookup[np.where(raw == MISSING, 2, raw)]
+                found = self._worst_grade(levels)
+            elif variable_kind(name) == "flag":  # 0 false, 1 true, -1 (MISSING) absent
+                found = self.flag(name), np.array([levels.index("false"),
+                                                   levels.index("true"), MISSING])
+            elif (col := self.column(name)) is None:
+                found = np.full(self.n, MISSING, dtype=np.int64), np.array([MISSING])
             else:
-                codes = categories(self.column(name), name, levels, None, n=self.n)
-            self.cache[key] = codes
+                enc = col if isinstance(col, Encoded) else encode(col)
+                found = enc.codes, level_map(enc, name, levels, None)
+            self.cache[key] = found
         return self.cache[key]
 
     def check_the_rest(self) -> None:
@@ -139,58 +155,103 @@ class Inputs:
         col = self.column(name)
         if isinstance(col, Encoded):
             return [col.uniques[c] for c in np.unique(col.codes[rows]) if c >= 0]
-        return list(pd.unique(col.to_numpy()[rows]))
+        return list(pd.unique(np.asarray(col)[rows]))
 
-    def _worst_grade(self, levels: list[str]) -> np.ndarray:
+    def _worst_grade(self, levels: list[str]) -> tuple[np.ndarray, np.ndarray]:
         worst = np.zeros(self.n, dtype=np.int64)  # index into WORST_GRADE_LEVELS
         for g, grade in enumerate(ACCIDENT_GRADES, start=1):
             counts = self.numeric(f"accidents_{grade}")
-            worst[np.nan_to_num(counts) > 0] = g
-        lookup = np.array([levels.index(lvl) for lvl in WORST_GRADE_LEVELS])
-        return lookup[worst]
+            worst[counts > 0] = g  # NaN (no record) compares false: no accident
+        return worst, np.array([levels.index(lvl) for lvl in WORST_GRADE_LEVELS])
+
+
+@by_identity
+def _sector_masks(book: RateBook) -> dict[tuple[str, ...], np.ndarray]:
+    """Per set of sectors, which sector codes are in it; filled as sets are asked for."""
+    return {}
 
 
 def in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
     """Rows whose sector is in ``sectors`` (None: every sector)."""
     if sectors is None:
         return s_code >= 0
-    mask = np.zeros(len(book.sectors) + 1, dtype=bool)  # the extra slot: no sector
-    for s in sectors:
-        mask[list(book.sectors).index(s)] = True
-    return mask[s_code]
+    masks = _sector_masks(book)
+    if sectors not in masks:
+        mask = np.zeros(len(book.sectors) + 1, dtype=bool)  # the extra slot: no sector
+        mask[[list(book.sectors).index(s) for s in sectors]] = True
+        masks[sectors] = mask
+    return masks[sectors][s_code]
 
 
-def table_step(key: str, path: str, table: FactorTable, book: RateBook, s_code: np.ndarray,
+def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
                inputs: Inputs) -> Step:
-    """Look one factor table up for every row (factor 1 where it does not apply)."""
-    applies = in_sectors(table.sectors, book, s_code)
+    """Look one factor table up for every row (factor 1 where it does not apply: ``applies``
+    marks the rows in the table's sectors)."""
     problems = inputs.problems
     if table.levels is not None:
-        levels = list(table.levels)
-        codes = inputs.codes(table.variable, levels)
-        if codes.min(initial=0) < 0:  # some rows missing or invalid: check those only
-            invalid = applies & (codes == INVALID)
-            if invalid.any():
-                for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
-                    rows = invalid & _equals(inputs.column(table.variable), value)
-                    problems.add(rows, table.variable, f"{show_value(value)} is not a level "
-                                 f"of table {path}; use one of: " + ", ".join(levels))
-            if table.default is None:
-                problems.add(applies & (codes == MISSING), table.variable,
-                             f"is required for this sector (table {path}); use one of: "
-                             + ", ".join(levels))
-        # codes run from INVALID (-2) up: shift by 2 to index a table of level positions, in
-        # which a missing value takes the default (or, when reported above, anything)
-        default = levels.index(table.default) if table.default is not None else 0
-        position = np.array([default, default, *range(len(levels))])[codes + 2]
-        factors = np.array([lvl.factor for lvl in table.levels.values()])
-        factor = np.where(applies, factors[position], 1.0)
+        levels, shifted, factors = _level_table(table)
+        codes, level_of = inputs.level_codes(table.variable, levels)
+        if (level_of == INVALID).any() or (table.default is None and (level_of == MISSING).any()):
+            _check_levels(path, table, levels, level_of[codes], applies, inputs)
+        position = shifted[level_of + 2][codes]
+        factor = _factors_where(factors, position, applies)
         return Step(key, table.label, path, factor, applies, position, tuple(levels))
     values = inputs.numeric(table.variable)
-    if table.variable in CLEAN_RECORD:
+    if table.variable in CLEAN_RECORD and np.isnan(values.min(initial=0.0)):
         values = np.where(np.isnan(values), 0.0, values)  # no record means none
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
                      applies, table.variable, problems, inputs.absent(table.variable))
+
+
+def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) -> np.ndarray:
+    """``np.where(applies, factors[idx], 1.0)``, ``factors`` being followed by as many ones.
+
+    Over many rows, one gather in which the rows a step skips index the ones (``np.where``
+    costs three times as much on a million rows); over a few, ``np.where`` (fewer calls).
+    ``idx`` is non-negative, of a :func:`_small_int` type.
+    """
+    half = len(factors) // 2
+    if len(idx) < 1024:
+        return np.where(applies, factors[idx], 1.0)
+    return np.take(factors, idx + (~applies).astype(idx.dtype) * half)
+
+
+@by_identity
+def _level_table(table: FactorTable) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A level table's levels; the position looked up for each level code shifted by 2 (codes
+    run from INVALID, -2, up; a missing value takes the default or, when reported, anything);
+    and the factor of each position, then ones."""
+    levels = list(table.levels)
+    default = levels.index(table.default) if table.default is not None else 0
+    shifted = np.array([default, default, *range(len(levels))], dtype=_small_int(len(levels)))
+    return levels, shifted, _with_ones([lvl.factor for lvl in table.levels.values()])
+
+
+def _with_ones(factors: list[float]) -> np.ndarray:
+    """Factors followed by as many ones (see :func:`_factors_where`)."""
+    return np.array(factors + [1.0] * len(factors))
+
+
+def _check_levels(path: str, table: FactorTable, levels: list[str], codes: np.ndarray,
+                  applies: np.ndarray, inputs: Inputs) -> None:
+    """Report, where the table applies, values that are not its levels and, when it has no
+    default, missing values."""
+    invalid = applies & (codes == INVALID)
+    if invalid.any():
+        for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
+            rows = invalid & _equals(inputs.column(table.variable), value)
+            inputs.problems.add(rows, table.variable, f"{show_value(value)} is not a level "
+                                f"of table {path}; use one of: " + ", ".join(levels))
+    if table.default is None:
+        inputs.problems.add(applies & (codes == MISSING), table.variable,
+                            f"is required for this sector (table {path}); use one of: "
+                            + ", ".join(levels))
+
+
+def _small_int(count: int) -> type:
+    """The narrowest integer type for ``count`` codes, with room for twice as many (see
+    :func:`_factors_where`): row-sized arrays of codes stay small."""
+    return np.int8 if count < 60 else np.int64
 
 
 def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,
@@ -202,29 +263,40 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     (default: wherever NaN) says the profile left the field out, since a bad value has
     already been reported by the parser.
     """
-    lowers = [b.lower for b in bands]
+    lowers, factors = _band_arrays(bands)
     top = bands[-1].upper
     # few bands: one comparison per edge beats a binary search over a million rows
-    idx = np.zeros(len(values), dtype=np.int8 if len(bands) < 100 else np.int64)
+    idx = np.zeros(len(values), dtype=_small_int(len(bands)))
+    above = np.empty(len(values), dtype=bool)
     for edge in lowers[1:]:
-        idx += (values >= edge) if closed == "left" else (values > edge)
-    missing = np.isnan(values)
-    reported = missing if missing_input is None else missing & missing_input
-    problems.add(applies & reported, variable, f"is required for this sector (table {path})")
-    above = np.zeros(len(values), dtype=bool) if top is None else (
-        values >= top if closed == "left" else values > top)
-    out_of_range = applies & ~missing & ((values < lowers[0]) | above)
-    if out_of_range.any():
-        problems.add(out_of_range, variable, f"is outside the bands of table {path} "
-                     f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
-    factors = np.array([b.factor for b in bands])
+        (np.greater_equal if closed == "left" else np.greater)(values, edge, out=above)
+        idx += above
+    if np.isnan(values.min(initial=0.0)):  # min propagates NaN: some value is missing
+        missing = np.isnan(values)
+        reported = missing if missing_input is None else missing & missing_input
+        problems.add(applies & reported, variable, f"is required for this sector (table {path})")
+    # fmin/fmax skip NaN: only look for values outside the bands when some could be
+    low, high = np.fmin.reduce(values, initial=np.inf), np.fmax.reduce(values, initial=-np.inf)
+    if low < lowers[0] or (top is not None and (high >= top if closed == "left" else high > top)):
+        above = np.zeros(len(values), dtype=bool) if top is None else (
+            values >= top if closed == "left" else values > top)
+        out_of_range = applies & ~np.isnan(values) & ((values < lowers[0]) | above)
+        if out_of_range.any():
+            problems.add(out_of_range, variable, f"is outside the bands of table {path} "
+                         f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
     # a missing value where the table applies has been reported; elsewhere the factor is 1
-    return Step(key, label, path, np.where(applies, factors[idx], 1.0), applies, values, None,
+    return Step(key, label, path, _factors_where(factors, idx, applies), applies, values, None,
                 unit)
+
+
+@functools.lru_cache(maxsize=256)
+def _band_arrays(bands: tuple[Band, ...]) -> tuple[list[float], np.ndarray]:
+    """Lower ends and factors of bands, then ones (bands are hashable, unlike level tables)."""
+    return [b.lower for b in bands], _with_ones([b.factor for b in bands])
 
 
 def _equals(column, value) -> np.ndarray:
     if isinstance(column, Encoded):
         where = [i for i, u in enumerate(column.uniques) if u is value or u == value]
         return np.isin(column.codes, where)
-    return column.to_numpy() == value
+    return np.asarray(column) == value

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .book import IncomeStatistics, RateBook, find_book, load_book
-from .columns import Problems, absent, as_date, dates, encode
+from .columns import Days, Encoded, Problems, as_date, encode
 from .errors import ProfileError, RatingError
+from .lookups import Inputs
 from .premium import Rated, rate_frame
 from .profile_fields import check_known
 
@@ -58,15 +59,16 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         book = load_book(book)
     date = as_date(date, "date")
     problems = Problems(frame.index)
+    inputs = Inputs(frame, problems)
     parts: list[tuple[np.ndarray, Rated]] = []
-    editions = _editions(frame, book, date, problems)
+    editions = _editions(inputs, book, date)
     already_bad = problems.bad_rows()  # no book, or one the row's jurisdiction is outside
     for rows, edition in editions:
         rows = rows[~already_bad[rows]]
         # every edition's rows are checked before anything is raised, so the error lists the
         # first bad rows of the whole frame
         rated = rate_frame(frame.iloc[rows], edition, date=date, errors="collect",
-                           income=income)
+                           encoded=_encoded_rows(inputs, rows), income=income)
         if rated.problems.items:
             for positions, field_name, reason in rated.problems.items:
                 mask = np.zeros(len(frame), dtype=bool)
@@ -82,57 +84,78 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     return result
 
 
-def _editions(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
-              problems: Problems):
+def editions_in_force(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
+                      problems: Problems) -> list[tuple[np.ndarray, RateBook]]:
+    """(row positions, book) for each edition the rows of ``frame`` are rated on, rows in
+    input order, as :func:`rate_portfolio` chooses them; rows without one are reported to
+    ``problems`` (for callers that prepare rows for rating, such as renewals)."""
+    return _editions(Inputs(frame, problems), book, date)
+
+
+def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
     """(row positions, book) for each edition the rows are rated on, rows in input order."""
-    n = len(frame)
+    n, problems = inputs.n, inputs.problems
     if book is not None:
-        if "jurisdiction" in frame.columns:
-            enc = encode(frame["jurisdiction"])
+        if "jurisdiction" in inputs.columns:
+            enc = inputs.column("jurisdiction")
+            enc = enc if isinstance(enc, Encoded) else encode(enc)
             for k, code in enumerate(enc.uniques):
                 if not (str(code) + "-").startswith(book.jurisdiction + "-"):
                     problems.add(enc.codes == k, "jurisdiction", f"{code!r} is outside the "
                                  f"rate book's jurisdiction {book.jurisdiction}")
         return [(np.arange(n), book)]
-    if "jurisdiction" not in frame.columns:
+    if "jurisdiction" not in inputs.columns:
         raise ProfileError("jurisdiction", "is required to choose a rate book (e.g. CN-FJ-XM), "
                            "or pass a book")
-    enc = encode(frame["jurisdiction"])
+    enc = inputs.column("jurisdiction")
+    enc = enc if isinstance(enc, Encoded) else encode(enc)
     juris_codes, juris = enc.codes, enc.uniques
     if date is not None:
-        day_codes, days = np.zeros(n, dtype=np.int64), [date]
+        when = Days(np.zeros(n, dtype=np.int64), np.array([date, "NaT"], dtype="datetime64[D]"))
     else:
-        column = frame.get("inception_date")
-        when = dates(column, "inception_date", problems, n=n)
-        problems.add(np.isnat(when) & absent(column, n), "inception_date",
-                     "is required (YYYY-MM-DD)")
-        day_codes, uniq = pd.factorize(when, use_na_sentinel=True)
-        days = [d.astype("datetime64[D]").astype(dt.date) for d in uniq]
+        when = inputs.days("inception_date")
+        problems.add(np.isnat(when.days)[when.codes] & inputs.absent("inception_date"),
+                     "inception_date", "is required (YYYY-MM-DD)")
     problems.add(juris_codes < 0, "jurisdiction", "is required to choose a rate book")
-    # one book look-up per distinct (jurisdiction, date) pair, then one pass over the rows
-    valid = (juris_codes >= 0) & (day_codes >= 0)
-    pair = np.where(valid, juris_codes * (len(days) + 1) + day_codes, -1)
-    keys, inverse = np.unique(pair, return_inverse=True)
+    # one book look-up per (jurisdiction, distinct date) pair that occurs, then one pass over
+    # the rows; pair keys are small, so counting them finds those that occur
+    width = len(when.days)
+    none = len(juris) * width  # the key of rows that have no pair
+    if len(juris) == 1 and juris_codes.min(initial=0) >= 0:
+        # one jurisdiction throughout (the usual case): the date code is the key, -1 (no
+        # date) indexes the last slot, and every distinct date occurs
+        pair, keys = when.codes, np.flatnonzero(~np.isnat(when.days))
+    else:
+        valid = (juris_codes >= 0) & ~np.isnat(when.days)[when.codes]
+        pair = np.where(valid, juris_codes * width + when.codes, none)
+        keys = np.flatnonzero(np.bincount(pair, minlength=none + 1)[:none])
     editions: list[RateBook] = []
-    which = np.full(len(keys), -1, dtype=np.int64)  # key -> index into editions
-    for k, key in enumerate(keys):
-        if key < 0:
-            continue
-        j, d = divmod(int(key), len(days) + 1)
+    which = np.full(none + 1, -1, dtype=np.int64)  # key -> index into editions
+    for key in keys:
+        j, d = divmod(int(key), width)
         try:
-            edition = find_book(str(juris[j]), days[d])
+            edition = find_book(str(juris[j]), when.days[d].astype(dt.date))
         except RatingError as exc:
-            problems.add(inverse == k, "jurisdiction", str(exc))
+            problems.add(pair == key, "jurisdiction", str(exc))
             continue
         found = next((e for e, b in enumerate(editions) if b is edition), None)
         if found is None:
             editions.append(edition)
             found = len(editions) - 1
-        which[k] = found
-    row_edition = which[inverse]
-    if len(editions) == 1 and (row_edition == 0).all():
+        which[key] = found
+    row_edition = which[pair]
+    if len(editions) == 1 and row_edition.min(initial=0) == 0:  # every row on the one edition
         return [(np.arange(n), editions[0])]
     return [(np.flatnonzero(row_edition == e), b) for e, b in enumerate(editions)]
+
+
+def _encoded_rows(inputs: Inputs, rows: np.ndarray) -> dict[str, Encoded]:
+    """The text columns ``inputs`` has factorised, restricted to ``rows``."""
+    out = {}
+    for key, enc in inputs.cache.items():
+        if key[0] == "col" and isinstance(enc, Encoded):
+            out[key[1]] = enc if len(rows) == inputs.n else Encoded(enc.codes[rows], enc.uniques)
+    return out
 
 
 def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.DataFrame:
@@ -158,9 +181,9 @@ def _assemble(frame: pd.DataFrame, parts: list[tuple[np.ndarray, Rated]]) -> pd.
             columns[f"factor_{step.key}"] = step.factor
         for name, values in rated.groups.items():
             columns[f"group_{name}"] = values
-        for key, fen in rated.schedule.items():
+        for key in rated.schedule:
             if key != "per_person":
-                columns[f"limit_{key}"] = fen / 100
+                columns[f"limit_{key}"] = rated.schedule.yuan(key)
         # copy=False: keep the column arrays as they are instead of consolidating them into
         # one 2-D block, which would copy the whole result once more
         pieces.append(pd.DataFrame(columns, index=rows, copy=False))

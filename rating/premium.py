@@ -20,17 +20,19 @@ same function.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
 import pandas as pd
 
-from .book import IncomeStatistics, RateBook, national_rules
+from .book import IncomeStatistics, RateBook, income_statistics, national_rules
 from .book.model import SCHEDULE_KEYS, Floating, Label
-from .columns import MISSING, Problems, categories, dates, key_lists
-from .limits import LimitFloor, build_schedule, per_person_floor
+from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
+from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
+from .memo import by_identity
 from .money import exact, share_of, to_fen
 from .policy import coinsurance_codes
 from .profile_fields import EXPOSURE_FIELDS, check_known
@@ -57,14 +59,14 @@ class Rated:
     sector_code: np.ndarray       # into book.sectors
     subsector_code: np.ndarray    # into subsector_keys
     subsector_keys: list[tuple[str, str]]
-    rate_date: np.ndarray         # datetime64[D]
+    rate: Days                    # rating dates, as codes into distinct days
     exposure: np.ndarray          # in the sub-sector's unit
     base_rate: np.ndarray         # as in the book (yuan per unit, or ‰)
     per_unit: np.ndarray          # 1 or 1000
     limit: np.ndarray             # per-person limit, yuan
     floor: np.ndarray             # statutory floor, yuan
     floors: dict[dt.date, LimitFloor]
-    schedule: dict[str, np.ndarray]   # limit schedule, int64 fen, by key (see LimitSchedule)
+    schedule: ScheduleColumns         # limit schedule, int64 fen, by key (see LimitSchedule)
     steps: list[Step]             # limit, tiers, floating, loadings, term: in order
     members: list[Member]
     groups: dict[str, np.ndarray]
@@ -84,6 +86,11 @@ class Rated:
         return self.premium_fen / 100.0
 
     @property
+    def rate_date(self) -> np.ndarray:
+        """Rating dates (datetime64[D])."""
+        return self.rate.per_row
+
+    @property
     def sector(self) -> np.ndarray:
         """Sector keys (object array)."""
         return np.array([s for s, _ in self.subsector_keys], dtype=object)[self.subsector_code]
@@ -94,14 +101,15 @@ class Rated:
         return np.array([ss for _, ss in self.subsector_keys], dtype=object)[self.subsector_code]
 
 
-def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = None,
+def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | None = None,
                single: bool = False, errors: str = "raise",
+               encoded: dict[str, Encoded] | None = None,
                income: IncomeStatistics | None = None) -> Rated:
     """Rate every row of ``frame`` against ``book``.
 
     Parameters
     ----------
-    frame : DataFrame
+    frame : DataFrame or OneRow
         One enterprise profile per row; columns are profile fields (see the README).
     book : RateBook
     date : date, optional
@@ -111,6 +119,8 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     errors : {"raise", "collect"}
         ``collect``: rate the good rows only; ``Rated.index`` then holds their labels and
         ``Rated.problems`` every problem found.
+    encoded : dict, optional
+        Text columns of ``frame`` already factorised by the caller, by name.
     income : IncomeStatistics, optional
         Income statistics for the limit floors; default the shipped ones (scenarios pass
         projected figures).
@@ -123,54 +133,51 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     check_known(frame.columns)
     n = len(frame)
     problems = Problems(frame.index, single=single)
-    inputs = Inputs(frame, problems)
+    inputs = Inputs(frame, problems, encoded)
     col = inputs.column
 
     # --- sector and sub-sector -------------------------------------------------------------
-    s_code, sub_code, subs = _subsectors(book, inputs)
+    subsectors = _subsector_table(book)
+    s_code, sub_code = _subsectors(book, subsectors, inputs)
+    subs = subsectors.keys
     ok_sub = np.where(sub_code >= 0, sub_code, 0)
-    sub_objs = [book.sectors[s].subsectors[ss] for s, ss in subs]
-
-    def per_sub(attr: str) -> np.ndarray:
-        return np.array([getattr(x, attr) for x in sub_objs])[ok_sub]
 
     # --- dates and term ----------------------------------------------------------------------
-    inception = dates(col("inception_date"), "inception_date", problems, n=n)
-    expiry = dates(col("expiry_date"), "expiry_date", problems, n=n)
-    problems.add(np.isnat(inception) & inputs.absent("inception_date"), "inception_date",
-                 "is required (YYYY-MM-DD)")
-    rate_date = np.full(n, np.datetime64(date, "D")) if date is not None else inception
-    project = np.array([x.term == "project" for x in sub_objs])[ok_sub]
-    months = _term_months(inception, expiry)
-    problems.add(~np.isnat(expiry) & (expiry < inception), "expiry_date",
-                 "is before inception_date")
+    start, end = inputs.days("inception_date"), inputs.days("expiry_date")
+    problems.add(np.isnat(start.days)[start.codes] & inputs.absent("inception_date"),
+                 "inception_date", "is required (YYYY-MM-DD)")
+    rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
+                                            np.array([date, "NaT"], dtype="datetime64[D]"))
+    project = subsectors.project[ok_sub]
+    months, ends_before = _term_months(start, end)
+    problems.add(ends_before, "expiry_date", "is before inception_date")
     max_m = book.term.max_months
     problems.add(~project & (months > max_m), "expiry_date",
                  f"an annual policy runs at most {max_m} months; longer terms are not allowed")
-    annual_months = np.clip(np.where(np.isnat(expiry), max_m, months), 1, max_m)
+    annual_months = np.clip(np.where(np.isnat(end.days)[end.codes], max_m, months), 1, max_m)
     scale = np.asarray(book.term.short_term_scale)
     term_step = Step("term", Label(zh="保险期限", en="term"), "term",
                      np.where(project, 1.0, scale[annual_months - 1]), ~project,
                      annual_months, None, "months")
 
     # --- exposure ----------------------------------------------------------------------------
-    per_unit, base_rate, minimum = per_sub("per_unit"), per_sub("base_rate"), \
-        per_sub("minimum_premium")
+    per_unit, base_rate, minimum = (subsectors.per_unit[ok_sub], subsectors.base_rate[ok_sub],
+                                    subsectors.minimum[ok_sub])
     exposure = np.full(n, np.nan)
-    bases = list(EXPOSURE_FIELDS)
-    basis_code = np.array([bases.index(x.basis) for x in sub_objs])[ok_sub]
+    basis_code = np.where(sub_code >= 0, subsectors.basis_code[ok_sub], -1)
     for b, (basis, fname) in enumerate(EXPOSURE_FIELDS.items()):
-        rows = (basis_code == b) & (sub_code >= 0)
+        rows = basis_code == b
         if not rows.any() and fname not in frame.columns:
             continue
         values = inputs.numeric(fname)
-        exposure[rows] = values[rows]
-        problems.add(rows & np.isnan(values) & inputs.absent(fname), fname,
-                     f"is required: the sub-sector is rated on {basis}")
-        problems.add(rows & (values == 0), fname, "must be greater than 0")
+        np.copyto(exposure, values, where=rows)
+        if (rows & ~(values > 0)).any():  # some exposure missing or 0 (NaN > 0 is false)
+            problems.add(rows & np.isnan(values) & inputs.absent(fname), fname,
+                         f"is required: the sub-sector is rated on {basis}")
+            problems.add(rows & (values == 0), fname, "must be greater than 0")
 
     # --- limits --------------------------------------------------------------------------------
-    floors, floor = _floors(book, rate_date, problems, income)
+    floors, floor = _floors(book, rate, problems, income)
     limit = inputs.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     below = limit < floor
@@ -184,11 +191,14 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
                            np.ones(n, dtype=bool), "per_person_limit", problems)
 
     # --- tiers and floating factors ----------------------------------------------------------
-    tier_steps = [table_step(f"tier.{name}", f"tiers.{name}", table, book, s_code, inputs)
+    # rows in a set of sectors, found once per set: several tables cover the same sectors
+    rows_in = functools.cache(lambda sectors: in_sectors(sectors, book, s_code))
+    tier_steps = [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table.sectors),
+                             inputs)
                   for name, table in book.tiers.items()]
     members = [Member(g, table_step(f"floating.{g}.{name}",
-                                    f"floating.groups.{g}.factors.{name}", table, book,
-                                    s_code, inputs))
+                                    f"floating.groups.{g}.factors.{name}", table,
+                                    rows_in(table.sectors), inputs))
                for g, group in book.floating.groups.items()
                for name, table in group.factors.items()]
 
@@ -196,13 +206,13 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     chosen = key_lists(col("extensions"), "extensions", list(book.loadings), problems, n=n)
     loading_steps = []
     for j, (name, loading) in enumerate(book.loadings.items()):
-        allowed = in_sectors(loading.sectors, book, s_code)
+        allowed = rows_in(loading.sectors)
         problems.add(chosen[:, j] & ~allowed, "extensions",
                      f"{name!r} is not offered for this sector")
         applies = chosen[:, j] & allowed
         loading_steps.append(Step(f"loading.{name}", loading.label, f"loadings.{name}",
                                   np.where(applies, loading.factor, 1.0), applies,
-                                  applies.astype(np.int64), ("", name)))
+                                  applies.astype(np.int8), ("", name)))
 
     # --- distribution ------------------------------------------------------------------------
     share_min = book.expenses.prevention_share_min
@@ -211,7 +221,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
     problems.add(prevention < share_min, "prevention_share",
                  f"is below the book's minimum prevention-fund share {share_min:g}")
     commission = np.nan_to_num(inputs.numeric("commission_rate"))
-    cap = _commission_caps(book, rate_date)
+    cap = _commission_caps(book, rate)
     over = commission > cap
     for amount in np.unique(cap[over]):
         problems.add(over & (cap == amount), "commission_rate",
@@ -260,7 +270,7 @@ def rate_frame(frame: pd.DataFrame, book: RateBook, *, date: dt.date | None = No
                          floated, np.ones(n, dtype=bool), raw)
     return Rated(
         book=book, index=frame.index, sector_code=s_code, subsector_code=ok_sub,
-        subsector_keys=subs, rate_date=rate_date, exposure=exposure, base_rate=base_rate,
+        subsector_keys=subs, rate=rate, exposure=exposure, base_rate=base_rate,
         per_unit=per_unit, limit=limit, floor=floor, floors=floors, schedule=schedule,
         steps=[limit_step, *tier_steps, floating_step, *loading_steps, term_step],
         members=members, groups=dict(zip(book.floating.groups, groups)), floating_raw=raw,
@@ -284,25 +294,53 @@ def _rate_good_rows(frame: pd.DataFrame, book: RateBook, date, problems: Problem
     return rated
 
 
-def _subsectors(book: RateBook, inputs: Inputs):
-    """Sector codes, sub-sector codes (into the returned (sector, sub-sector) list)."""
+@dataclass(frozen=True)
+class SubsectorTable:
+    """A book's sub-sectors as arrays, indexed by sub-sector code (see :func:`_subsector_table`)."""
+
+    keys: list[tuple[str, str]]   # (sector, sub-sector)
+    names: list[str]              # sub-sector names, sorted
+    pairs: np.ndarray             # (sector code, name code) -> sub-sector code
+    per_unit: np.ndarray
+    base_rate: np.ndarray
+    minimum: np.ndarray
+    project: np.ndarray           # rated per project rather than per year
+    basis_code: np.ndarray        # into EXPOSURE_FIELDS
+
+
+@by_identity
+def _subsector_table(book: RateBook) -> SubsectorTable:
+    """The book's sub-sectors, derived once per book."""
+    sectors = list(book.sectors)
+    keys = [(s, ss) for s in sectors for ss in book.sectors[s].subsectors]
+    names = sorted({ss for _, ss in keys})
+    # (sector code, sub-sector name code) -> index into keys; MISSING where the pair is not a
+    # sub-sector; the last name slot (no name given) picks a sector's only sub-sector.
+    pairs = np.full((len(sectors) + 1, len(names) + 1), MISSING, dtype=np.int64)
+    for i, (s, ss) in enumerate(keys):
+        pairs[sectors.index(s), names.index(ss)] = i
+        if len(book.sectors[s].subsectors) == 1:
+            pairs[sectors.index(s), -1] = i
+    objs = [book.sectors[s].subsectors[ss] for s, ss in keys]
+    bases = list(EXPOSURE_FIELDS)
+    return SubsectorTable(
+        keys, names, pairs, np.array([x.per_unit for x in objs]),
+        np.array([x.base_rate for x in objs]), np.array([x.minimum_premium for x in objs]),
+        np.array([x.term == "project" for x in objs]),
+        np.array([bases.index(x.basis) for x in objs]))
+
+
+def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
+    """Sector codes, sub-sector codes (into ``table.keys``)."""
     problems, n = inputs.problems, inputs.n
     sectors = list(book.sectors)
     s_code = categories(inputs.column("sector"), "sector", sectors, problems, n=n)
     problems.add((s_code == MISSING) & inputs.absent("sector"), "sector", "is required")
-    subs = [(s, ss) for s in sectors for ss in book.sectors[s].subsectors]
-    names = sorted({ss for _, ss in subs})
-    raw_sub = categories(inputs.column("subsector"), "subsector", names, problems, n=n)
-    # (sector code, sub-sector name code) -> index into subs; MISSING where the pair is not a
-    # sub-sector; the last name slot (no name given) picks a sector's only sub-sector.
-    pairs = np.full((len(sectors) + 1, len(names) + 1), MISSING, dtype=np.int64)
-    for i, (s, ss) in enumerate(subs):
-        pairs[sectors.index(s), names.index(ss)] = i
-        if len(book.sectors[s].subsectors) == 1:
-            pairs[sectors.index(s), -1] = i
-    sub_code = pairs[s_code, raw_sub]
-    for sc, s in enumerate(sectors):
-        bad = (s_code == sc) & (sub_code == MISSING)
+    raw_sub = categories(inputs.column("subsector"), "subsector", table.names, problems, n=n)
+    sub_code = table.pairs[s_code, raw_sub]
+    unrated = sub_code == MISSING
+    for sc, s in enumerate(sectors if unrated.any() else []):
+        bad = (s_code == sc) & unrated
         if not bad.any():
             continue
         choices = ", ".join(book.sectors[s].subsectors)
@@ -310,14 +348,17 @@ def _subsectors(book: RateBook, inputs: Inputs):
                      f"sector {s!r} needs a sub-sector; use one of: {choices}")
         problems.add(bad & (raw_sub != MISSING), "subsector",
                      f"is not a sub-sector of {s!r}; use one of: {choices}")
-    return s_code, sub_code, subs
+    return s_code, sub_code
 
 
-def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> dict[str, np.ndarray]:
+def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> ScheduleColumns:
     """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
     overrides = {key: inputs.numeric(f"limit_{key}") for key in SCHEDULE_KEYS
                  if f"limit_{key}" in inputs.frame.columns}
-    per_person = np.round(np.nan_to_num(limit) * 100).astype(np.int64)
+    per_person = limit * 100  # np.round(np.nan_to_num(limit) * 100) in place: 0 where NaN
+    np.rint(per_person, out=per_person)
+    per_person[np.isnan(per_person)] = 0
+    per_person = per_person.astype(np.int64)
     schedule, violations = build_schedule(book, per_person, overrides)
     for mask, field_name, reason in violations:
         inputs.problems.add(mask, field_name, reason)
@@ -341,12 +382,8 @@ def exact_scalar(x: float):
 def _chain(exposure, base_rate, per_unit, factors, floated, loadings, term, minimum):
     """The multiplicative chain; generic over float and Decimal arrays."""
     premium = exposure * base_rate / per_unit
-    for f in factors:
-        premium = premium * f
-    premium = premium * floated
-    for f in loadings:
-        premium = premium * f
-    premium = premium * term
+    for f in [*factors, floated, *loadings, term]:
+        premium *= f  # in place: the same products, without a new array per step
     return premium, np.maximum(premium, minimum)
 
 
@@ -362,8 +399,10 @@ def _extreme(pick, neutral):
     """Highest or lowest among the tables that apply to the row; 1 when none does."""
     def rule(cols, masks, one):
         far = neutral(one)
-        best = reduce(pick, [np.where(m, c, far) for c, m in zip(cols, masks)])
-        return np.where(reduce(np.logical_or, masks), best, one)
+        everywhere = [m.all() for m in masks]  # most tables apply to every row: no masking
+        best = reduce(pick, [c if full else np.where(m, c, far)
+                             for c, m, full in zip(cols, masks, everywhere)])
+        return best if any(everywhere) else np.where(reduce(np.logical_or, masks), best, one)
     return rule
 
 
@@ -381,51 +420,88 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
     groups = [_RULES[grp.rule](cols, masks, one)
               for grp, cols, masks in zip(floating.groups.values(), member_cols, member_masks)]
     raw = _RULES[floating.combine](groups, None, one)
-    bounded = np.minimum(np.maximum(raw, num(floating.floor)), num(floating.cap))
+    bounded = np.maximum(raw, num(floating.floor))
+    np.minimum(bounded, num(floating.cap), out=bounded)
     return bounded, groups, raw
 
 
-def _term_months(inception: np.ndarray, expiry: np.ndarray) -> np.ndarray:
-    """Months from inception to an inclusive expiry date; a started month counts whole
-    (0 where either date is missing)."""
-    given = ~np.isnat(expiry)
-    if not given.all():  # most policies give no expiry: compute only for those that do
-        out = np.zeros(len(expiry), dtype=np.int64)
-        if given.any():
-            out[given] = _term_months(inception[given], expiry[given])
-        return out
-    mi = inception.astype("datetime64[M]")
-    me = expiry.astype("datetime64[M]")
-    di = (inception - mi.astype("datetime64[D]")).astype(np.int64)
-    de = (expiry - me.astype("datetime64[D]")).astype(np.int64)
-    months = (me - mi).astype(np.int64) + (de >= di)
-    return np.where(np.isnat(expiry) | np.isnat(inception), 0, months)
+def _term_months(start: Days, end: Days) -> tuple[np.ndarray, np.ndarray]:
+    """Months from inception to an inclusive expiry date, a started month counting whole (0
+    where either date is missing); and where the expiry date is before the inception date.
+    Calendar arithmetic is done once per distinct date."""
+    month_i, day_i = _month_and_day(start.days)
+    month_e, day_e = _month_and_day(end.days)
+    rows = np.flatnonzero(~np.isnat(end.days)[end.codes])  # most policies give no expiry
+    rows = rows[~np.isnat(start.days)[start.codes[rows]]]
+    i, e = start.codes[rows], end.codes[rows]
+    months = np.zeros(len(start.codes), dtype=np.int64)
+    months[rows] = (month_e[e] - month_i[i]) + (day_e[e] >= day_i[i])
+    before = np.zeros(len(start.codes), dtype=bool)
+    before[rows] = end.days[e] < start.days[i]
+    return months, before
 
 
-def _floors(book: RateBook, rate_date: np.ndarray, problems: Problems,
-            income: IncomeStatistics | None):
+def _month_and_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Months since 1970 and day of the month (0-based) of each day (meaningless for NaT)."""
+    months = days.astype("datetime64[M]")
+    return months.astype(np.int64), (days - months.astype("datetime64[D]")).astype(np.int64)
+
+
+@by_identity
+def _floor_memo(book: RateBook) -> dict[dt.date, tuple]:
+    """Per date, the book's floor (or why there is none) with the national rules and income
+    statistics it was computed from, filled as dates come (quotes repeat dates)."""
+    return {}
+
+
+def _floor_on(book: RateBook, day: dt.date,
+              income: IncomeStatistics | None) -> LimitFloor | str:
+    """:func:`per_person_floor` with the shipped national rules and ``income`` (default the
+    shipped statistics), or the reason there is none."""
+    memo = _floor_memo(book)
+    sources = national_rules(), income or income_statistics()
+    hit = memo.get(day)
+    if hit is None or hit[0] is not sources[0] or hit[1] is not sources[1]:
+        try:
+            found = per_person_floor(book, day, national=sources[0], income=sources[1])
+        except LookupError as exc:
+            found = str(exc)
+        if len(memo) >= 4096:
+            memo.clear()
+        hit = memo[day] = (*sources, found)
+    return hit[2]
+
+
+def _floors(book: RateBook, rate: Days, problems: Problems, income: IncomeStatistics | None):
     """The per-person floor of each row, computed once per distinct date."""
     floors: dict[dt.date, LimitFloor] = {}
-    codes, uniq = pd.factorize(rate_date, use_na_sentinel=True)
-    amounts = np.full(len(uniq) + 1, np.nan)  # the last slot: no date
-    for k, d in enumerate(np.asarray(uniq)):
-        day = d.astype("datetime64[D]").astype(dt.date)
-        try:
-            floors[day] = per_person_floor(book, day, income=income)
+    failed: dict[dt.date, str] = {}
+    amounts = np.full(len(rate.days), np.nan)  # NaT: no date
+    for k, day in enumerate(rate.days.tolist()):  # dates, None for NaT
+        if day is None:
+            continue
+        if day not in floors and day not in failed:
+            found = _floor_on(book, day, income)
+            if isinstance(found, str):
+                failed[day] = found
+            else:
+                floors[day] = found
+        if day in floors:
             amounts[k] = floors[day].amount
-        except LookupError as exc:
-            problems.add(codes == k, "inception_date", str(exc))
-    return floors, amounts[codes]
+    for day, reason in failed.items():
+        problems.add((rate.days == np.datetime64(day, "D"))[rate.codes], "inception_date",
+                     reason)
+    return floors, amounts[rate.codes]
 
 
-def _commission_caps(book: RateBook, rate_date: np.ndarray) -> np.ndarray:
+def _commission_caps(book: RateBook, rate: Days) -> np.ndarray:
     """The cap in force per row: the national cap at the date and the book's own, the lower;
     inf where there is none."""
     entries = national_rules().commission_cap
     starts = np.array([e.effective_from for e in entries], dtype="datetime64[D]")
     caps = np.array([np.inf] + [e.value for e in entries])
-    which = np.searchsorted(starts, rate_date, side="right")  # 0: before the first entry
+    which = np.searchsorted(starts, rate.days, side="right")  # 0: before the first entry
     out = caps[which]
     if book.expenses.commission_cap is not None:
         out = np.minimum(out, book.expenses.commission_cap)
-    return out
+    return out[rate.codes]

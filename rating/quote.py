@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .book import RateBook, find_book, load_book
-from .columns import Problems, as_date, dates
+from .columns import OneRow, Problems, as_date, dates
 from .errors import ProfileError
 from .limits import LimitFloor, LimitSchedule
 from .policy import split_by_insurer
@@ -170,7 +170,7 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     date = as_date(date, "date")
     if isinstance(book, (str, Path)):
         book = load_book(book)
-    frame = pd.DataFrame({k: [v] for k, v in profile.items()})
+    frame = OneRow(profile)
     jurisdiction = profile.get("jurisdiction")
     if book is None:
         if not jurisdiction:

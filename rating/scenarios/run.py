@@ -21,8 +21,7 @@ from ..calendar import add_months, term_months
 from ..columns import Problems, as_date, dates
 from ..compliance import within_rules
 from ..errors import ProfileError, RatingError
-from ..portfolio import _editions as editions_in_force
-from ..portfolio import rate_portfolio
+from ..portfolio import editions_in_force, rate_portfolio
 from ..lookups import Inputs
 from ..profile_fields import FIELDS, WORST_GRADE_LEVELS
 from .apply import apply_book, apply_portfolio, apply_statistics
@@ -269,9 +268,9 @@ def _policies(run: _Run, base: _Run, keep: np.ndarray, frame: pd.DataFrame,
         data["exposure"] = _earned(data, out["exposure"].to_numpy(),
                                    project.to_numpy(dtype=bool))
         if "worst_accident_grade" not in data.columns:  # derived, as the rating derives it
-            grades = Inputs(data, Problems(data.index)).codes("worst_accident_grade",
-                                                              list(WORST_GRADE_LEVELS))
-            data["worst_accident_grade"] = np.asarray(WORST_GRADE_LEVELS)[grades]
+            codes, level_of = Inputs(data, Problems(data.index)).level_codes(
+                "worst_accident_grade", list(WORST_GRADE_LEVELS))
+            data["worst_accident_grade"] = np.asarray(WORST_GRADE_LEVELS)[level_of[codes]]
         expected = np.asarray(loss_model.predict(data), dtype=float)
         if expected.shape != (len(rows),) or not np.isfinite(expected).all() \
                 or (expected < 0).any():

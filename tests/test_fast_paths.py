@@ -1,0 +1,102 @@
+"""Shortcuts taken for speed give what the general path gives: a quote's one-row columns
+against a one-row DataFrame, numpy's bulk date parsing against parsing one date at a time,
+one gather against ``np.where``, limit columns in yuan against fen / 100."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rating
+from rating.columns import OneRow, Problems, date_map, encode
+from rating.errors import ProfileError
+from rating.lookups import _factors_where, _with_ones
+from rating.premium import rate_frame
+
+BOOK = rating.books()[0]
+BASE = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals", "subsector": "production",
+        "headcount": 120, "scale": "small", "product": "toxic", "inception_date": "2024-07-01"}
+
+
+def _outcome(frame):
+    """The premium split and factors of a one-row frame, or the error it raises."""
+    try:
+        rated = rate_frame(frame, BOOK, single=True)
+    except ProfileError as exc:
+        return ("error", exc.field, str(exc))
+    return (int(rated.premium_fen[0]), int(rated.prevention_fen[0]),
+            int(rated.commission_fen[0]), [float(s.factor[0]) for s in rated.steps],
+            {k: int(v[0]) for k, v in rated.schedule.items()})
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"headcount": 120.0, "commission_rate": np.float64(0.05)},
+    {"headcount": np.int32(120), "prevention_share": np.float32(0.05)},
+    {"headcount": 120.5},
+    {"headcount": True},
+    {"headcount": "120"},
+    {"headcount": " 120 "},
+    {"headcount": None},
+    {"headcount": 2**70},
+    {"scale": None},
+    {"scale": ""},
+    {"scale": "huge"},
+    {"product": np.str_("toxic")},
+    {"inception_date": dt.date(2024, 7, 1)},
+    {"inception_date": dt.datetime(2024, 7, 1, 15, 30)},
+    {"inception_date": pd.Timestamp("2024-07-01", tz="Asia/Shanghai")},
+    {"inception_date": np.datetime64("2024-07-01")},
+    {"inception_date": "2024-02-30"},
+    {"inception_date": 20240701},
+    {"expiry_date": "2025-03-31"},
+    {"blacklisted": True},
+    {"blacklisted": "yes"},
+    {"blacklisted": 1},
+    {"blacklisted": 2.5},
+    {"deaths": 1},
+    {"deaths": -1},
+    {"extensions": ["occupational_disease"]},
+    {"extensions": "occupational_disease;nonsense"},
+    {"per_person_limit": 1_000_000},
+    {"per_person_limit": 1.0},
+    {"limit_legal": 150_000, "limit_rescue": 10**9},
+])
+def test_one_row_columns_rate_as_a_one_row_frame(changes):
+    profile = {**BASE, **changes}
+    assert _outcome(OneRow(profile)) == _outcome(pd.DataFrame({k: [v] for k, v in profile.items()}))
+
+
+def test_many_dates_parse_as_one_at_a_time():
+    days = pd.date_range("2021-01-01", periods=40).strftime("%Y-%m-%d").tolist()
+    for extra in ([], ["2022-02-30"], ["2022-2-03"], ["0000-01-01"], [" 2022-01-03"], [None],
+                  ["２０２２-01-03"]):
+        values = encode(pd.Series(days + extra, dtype=object))
+        bulk = Problems(pd.RangeIndex(len(values.codes)))
+        parsed = date_map(values, "d", bulk)
+        expected, reasons = [], []
+        for u in values.uniques:  # one value: parsed on its own
+            alone = Problems(pd.RangeIndex(1))
+            expected.append(str(date_map(encode(pd.Series([u], dtype=object)), "d", alone)[0]))
+            reasons += [why for _, _, why in alone.items]
+        assert [str(d) for d in parsed[:-1]] == expected and np.isnat(parsed[-1])
+        assert [why for _, _, why in bulk.items] == reasons
+
+
+@pytest.mark.parametrize("n", [3, 5000])
+def test_one_gather_equals_where(n):
+    rng = np.random.default_rng(n)
+    factors = [0.8, 1.0, 1.15, 1.3]
+    idx = rng.integers(0, len(factors), n).astype(np.int8)
+    applies = rng.random(n) < 0.4
+    got = _factors_where(_with_ones(factors), idx, applies)
+    assert np.array_equal(got, np.where(applies, np.array(factors)[idx], 1.0))
+
+
+def test_limit_columns_in_yuan_are_fen_over_100():
+    frame = pd.DataFrame([BASE, {**BASE, "per_person_limit": 1_234_567.89},
+                          {**BASE, "limit_legal": 150_000}])
+    rated = rate_frame(frame, BOOK)
+    for key in rated.schedule:
+        assert np.array_equal(rated.schedule.yuan(key), rated.schedule[key] / 100)
