@@ -111,8 +111,11 @@ def per_person_floor(book: RateBook, date: dt.date, *,
         components.append(FloorComponent(
             "income", rules.income_multiple * figure.value,
             f"{rules.income_multiple:g} × {rules.income_region} urban income {figure.year} "
-            f"({figure.value:,.0f} yuan)" + (f", provisional: {wanted} is not in the statistics yet"
-                                              if provisional else "")))
+            f"({figure.value:,.0f} yuan)"
+            + (f", provisional: {wanted} is not in the statistics yet" if provisional else "")
+            # a projected figure (a scenario's) is not a published one: say so
+            + (f", illustrative: {figure.note or 'not a published figure'}"
+               if figure.illustrative else "")))
     if rules.fixed_floor is not None:
         components.append(FloorComponent("fixed", rules.fixed_floor, "local fixed floor"))
     if not components:

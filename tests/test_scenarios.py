@@ -689,3 +689,13 @@ def test_loss_model_data_carries_the_worst_accident_grade():
     model = ExposureModel()
     S.rate_scenarios(pd.DataFrame(rows), [], loss_model=model)
     assert list(model.seen["worst_accident_grade"]) == ["none", "general", "major"]
+
+
+def test_a_projected_income_figure_is_labelled_in_the_floor():
+    """The floor's income component names the figure as a scenario projection."""
+    income = S.apply_statistics(income_statistics(), {"name": "g", "statistics": {
+        "income_growth": {"first_year": 2024, "rates": [0.05]}, "regions": ["CN-FJ-XM"]}})
+    floor = rating.per_person_floor(BOOK, dt.date(2025, 6, 1), income=income)
+    part = next(c for c in floor.components if c.name == "income")
+    assert part.amount == 765_240 and floor.amount == 770_000
+    assert "illustrative: scenario 'g': 2023 figure x 1.05" in part.basis
