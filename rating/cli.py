@@ -156,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="also write one row per policy and scenario")
     sc.add_argument("--book", metavar="FILE")
     sc.add_argument("--date", metavar="YYYY-MM-DD", help="rating date for every row")
+    sc.add_argument("--collect-errors", action="store_true",
+                    help="leave rows bad under any scenario out of all of them and write the "
+                         "problems to SUMMARY.problems.csv")
     sc.set_defaults(run=_cmd_scenarios)
 
     b = sub.add_parser("books", help="list the shipped rate books")
@@ -304,15 +307,21 @@ def _cmd_scenarios(args) -> int:
     for path in outputs:
         check_writable(path)
     by = [c.strip() for c in args.by.split(",") if c.strip()]
-    policies = rate_scenarios(_read_portfolio(Path(args.portfolio)),
-                              load_scenarios(args.scenarios),
-                              book=load_book(args.book) if args.book else None,
-                              date=as_date(args.date, "--date") if args.date else None,
-                              segments=list(dict.fromkeys(["sector", "subsector", *by])))
+    result = rate_scenarios(_read_portfolio(Path(args.portfolio)),
+                            load_scenarios(args.scenarios),
+                            book=load_book(args.book) if args.book else None,
+                            date=as_date(args.date, "--date") if args.date else None,
+                            segments=by, errors="collect" if args.collect_errors else "raise")
+    policies, problems = result if args.collect_errors else (result, None)
     summary = summarise(policies, by)
     write_atomically(outputs[0], summary.to_csv(index=False))
     if args.policies:
         write_atomically(outputs[1], policies.to_csv(index=False))
+    if problems is not None:
+        path = outputs[0].with_suffix(".problems.csv")
+        write_atomically(path, problems.to_csv(index=False))
+        bad = problems["row"].nunique()
+        print(f"{bad:,} bad row{'s' if bad != 1 else ''} left out -> {path}")
     totals = summarise(policies, [])
     for row in totals.itertuples():
         print(f"{row.scenario}: premium {row.premium:,.2f} CNY ({row.premium_change_pct:+.2%}), "

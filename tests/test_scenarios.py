@@ -699,3 +699,20 @@ def test_a_projected_income_figure_is_labelled_in_the_floor():
     part = next(c for c in floor.components if c.name == "income")
     assert part.amount == 765_240 and floor.amount == 770_000
     assert "illustrative: scenario 'g': 2023 figure x 1.05" in part.basis
+
+
+def test_cli_collects_bad_rows_into_a_problems_file(tmp_path, capsys):
+    from rating.cli import main
+
+    portfolio = tmp_path / "book.csv"
+    rows = [building(20_000_000), {**building(860_000), "subsector": "nope"}]
+    pd.DataFrame(rows).to_csv(portfolio, index=False)
+    spec = tmp_path / "sc.yaml"
+    spec.write_text("name: up\nbook:\n  base_rate: {construction: 1.1}\n", encoding="utf-8")
+    out = tmp_path / "summary.csv"
+    assert main(["scenarios", str(portfolio), str(spec), "-o", str(out),
+                 "--collect-errors"]) == 0
+    assert list(pd.read_csv(out)["premium"]) == [20800.80, 22880.88]
+    problems = pd.read_csv(tmp_path / "summary.problems.csv")
+    assert set(problems["row"]) == {1} and set(problems["field"]) == {"subsector"}
+    assert "1 bad row left out" in capsys.readouterr().out
