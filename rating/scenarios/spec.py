@@ -269,9 +269,6 @@ def check_names(scenarios: list[Scenario], reader: Reader | None = None,
         if s.name in seen:
             raise (reader or Reader({}, None)).error(where, f"scenario name {s.name!r} is used "
                                                      "twice; give each scenario its own name")
-        if s.name == BASELINE:
-            raise (reader or Reader({}, None)).error(where, f"{BASELINE!r} names the unchanged "
-                                                     "book in results; choose another name")
         seen.add(s.name)
 
 
