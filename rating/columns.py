@@ -310,6 +310,9 @@ def _dtype_is(values, kinds: str, check) -> bool:
 def _plainly_valid(out: np.ndarray, whole: bool) -> bool:
     """Every number (NaN aside) is within [0, MAX_NUMBER], and whole where ``whole``: checked
     with reductions that skip NaN, allocating at most one array."""
+    if len(out) == 1:  # a quote's number: one Python float beats three reductions
+        v = float(out[0])
+        return v != v or (0 <= v <= MAX_NUMBER and (not whole or v.is_integer()))
     low, high = np.fmin.reduce(out, initial=np.inf), np.fmax.reduce(out, initial=-np.inf)
     if not (0 <= low and high <= MAX_NUMBER):
         return False

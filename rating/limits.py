@@ -206,6 +206,11 @@ class ScheduleColumns(Mapping):
     def __iter__(self):
         return iter(("per_person",) + SCHEDULE_KEYS)
 
+    def row(self, i: int) -> dict[str, int]:
+        """Row ``i``'s schedule, key -> fen, read without building any column (a quote)."""
+        return {key: int(self[key][i] if key in self.overrides
+                         else self.defaults[key][self.codes[i]]) for key in self}
+
     def __len__(self) -> int:
         return 1 + len(SCHEDULE_KEYS)
 

@@ -181,7 +181,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     limit = inputs.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     below = limit < floor
-    for amount in np.unique(floor[below]):
+    for amount in np.unique(floor[below]) if below.any() else ():
         problems.add(below & (floor == amount), "per_person_limit",
                      f"is below the statutory per-person floor of {amount:,.0f} yuan in force "
                      "on the rating date")
@@ -220,10 +220,11 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     prevention = np.where(np.isnan(prevention), share_min, prevention)
     problems.add(prevention < share_min, "prevention_share",
                  f"is below the book's minimum prevention-fund share {share_min:g}")
-    commission = np.nan_to_num(inputs.numeric("commission_rate"))
+    commission = inputs.numeric("commission_rate")  # finite or NaN: none given means 0
+    commission = np.where(np.isnan(commission), 0.0, commission)
     cap = _commission_caps(book, rate)
     over = commission > cap
-    for amount in np.unique(cap[over]):
+    for amount in np.unique(cap[over]) if over.any() else ():
         problems.add(over & (cap == amount), "commission_rate",
                      f"is above the commission cap of {amount:g} in force on the rating date")
     problems.add(prevention + commission > 1.0, "commission_rate",
