@@ -235,7 +235,7 @@ def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
     lookup = {level: i for i, level in enumerate(levels)}
     mapped = np.empty(len(uniques) + 1, dtype=np.int64)
     mapped[-1] = MISSING  # code -1 from factorize indexes the last slot
-    bad_unique = np.zeros(len(uniques) + 1, dtype=bool)
+    bad_unique = []
     for i, u in enumerate(uniques):
         key = _level_key(u)
         if isinstance(key, str) and key == "":
@@ -244,9 +244,9 @@ def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
             mapped[i] = lookup[key]
         else:
             mapped[i] = MISSING if problems is not None else INVALID
-            bad_unique[i] = True
-    if bad_unique.any() and problems is not None:
-        for i in np.flatnonzero(bad_unique):
+            bad_unique.append(i)
+    if problems is not None:
+        for i in bad_unique:
             problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
                          + ", ".join(levels))
     return mapped
@@ -455,9 +455,16 @@ def iso_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_date(text: str) -> np.datetime64:
+    """A date written YYYY-MM-DD as numpy's day, kept: a quote reads its inception date twice
+    (to choose the book, then to rate), and quotes repeat dates."""
+    return np.datetime64(iso_date(text), "D")
+
+
 def _one_date(value) -> np.datetime64:
     if isinstance(value, str):
-        return np.datetime64(iso_date(value), "D")
+        return _text_date(value)
     if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}-{value.day:02d}", "D")
     raise ValueError(value)
