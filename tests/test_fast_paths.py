@@ -1,6 +1,7 @@
 """Shortcuts taken for speed give what the general path gives: a quote's one-row columns
 against a one-row DataFrame, numpy's bulk date parsing against parsing one date at a time,
-one gather against ``np.where``, limit columns in yuan against fen / 100."""
+one gather against ``np.where``, limit columns in yuan against fen / 100, a binary search of
+bands against one comparison per edge, one number checked against many."""
 
 import datetime as dt
 
@@ -9,9 +10,9 @@ import pandas as pd
 import pytest
 
 import rating
-from rating.columns import OneRow, Problems, date_map, encode
+from rating.columns import OneRow, Problems, date_map, encode, numbers
 from rating.errors import ProfileError
-from rating.lookups import _factors_where, _with_ones
+from rating.lookups import _factors_where, _with_ones, band_step
 from rating.premium import rate_frame
 
 BOOK = rating.books()[0]
@@ -100,3 +101,30 @@ def test_limit_columns_in_yuan_are_fen_over_100():
     rated = rate_frame(frame, BOOK)
     for key in rated.schedule:
         assert np.array_equal(rated.schedule.yuan(key), rated.schedule[key] / 100)
+
+
+@pytest.mark.parametrize("closed", ["left", "right"])
+def test_few_rows_search_bands_as_many_rows_compare(closed):
+    """A few rows take one binary search, many rows a comparison per edge: same factors,
+    values on an edge included."""
+    bands = BOOK.tiers["contract_value"].bands
+    edges = [b.lower for b in bands]
+    few = np.array(edges + [e + 0.5 for e in edges] + [e - 0.5 for e in edges[1:]], dtype=float)
+    many = np.tile(few, 1024 // len(few) + 1)
+    factors = {}
+    for values in (few, many):
+        problems = Problems(pd.RangeIndex(len(values)))
+        step = band_step("k", BOOK.tiers["contract_value"].label, "p", bands, closed, values,
+                         np.ones(len(values), dtype=bool), "contract_value", problems)
+        assert not problems.items
+        factors[len(values)] = step.factor[:len(few)]
+    assert np.array_equal(factors[len(few)], factors[len(many)])
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0, 2.5, 1e12, 1e12 + 1, -1.0, np.nan])
+def test_one_number_is_checked_as_many(value):
+    one, many = Problems(pd.RangeIndex(1)), Problems(pd.RangeIndex(3))
+    got = numbers(np.array([value]), "headcount", one, n=1, integer=True)
+    expected = numbers(np.array([value] * 3), "headcount", many, n=3, integer=True)
+    assert np.array_equal(got, expected[:1], equal_nan=True)
+    assert [why for _, _, why in one.items] == [why for _, _, why in many.items]
