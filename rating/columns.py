@@ -344,7 +344,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
     if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype) and \
-            not _isna(values).any():
+            not np.count_nonzero(_isna(values)):
         return np.array(values, dtype=np.int64)
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques

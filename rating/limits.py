@@ -256,7 +256,7 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
             exceeds = (defaults[small] > defaults[large])[codes]
         else:
             continue
-        if exceeds.any():
+        if np.count_nonzero(exceeds):
             violations.append((exceeds, field_name,
                                f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations

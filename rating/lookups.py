@@ -191,7 +191,7 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
     # Where the table applies to no row (a quote outside the table's sectors) nothing can be
     # reported and every factor is 1: the input is still parsed, so that its problems are
     # found in the same order, but neither checked against the table nor looked up.
-    anywhere = applies.any()
+    anywhere = np.count_nonzero(applies)  # a truth test: cheaper than ndarray.any
     if table.levels is not None:
         levels, shifted, factors = _level_table(table)
         codes, level_of = inputs.level_codes(table.variable, levels)
@@ -199,17 +199,21 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
         if not anywhere:
             return Step(key, table.label, path, np.ones(inputs.n), applies, position,
                         tuple(levels))
-        if level_of.min() < MISSING or (table.default is None and (level_of == MISSING).any()):
+        if level_of.min() < MISSING or (table.default is None and np.count_nonzero(level_of == MISSING)):
             _check_levels(path, table, levels, level_of[codes], applies, inputs)
         factor = _factors_where(factors, position, applies)
         return Step(key, table.label, path, factor, applies, position, tuple(levels))
     values = inputs.numeric(table.variable)
-    if table.variable in CLEAN_RECORD and np.isnan(values.min(initial=0.0)):
-        values = np.where(np.isnan(values), 0.0, values)  # no record means none
+    missing_input = None  # which NaN the profile left out: asked only when there are some
+    if math.isnan(values.min(initial=0.0)):  # min propagates NaN: some value is missing
+        if table.variable in CLEAN_RECORD:
+            values = np.where(np.isnan(values), 0.0, values)  # no record means none
+        else:
+            missing_input = inputs.absent(table.variable)
     if not anywhere:
         return Step(key, table.label, path, np.ones(inputs.n), applies, values)
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
-                     applies, table.variable, problems, inputs.absent(table.variable))
+                     applies, table.variable, problems, missing_input)
 
 
 def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) -> np.ndarray:
@@ -246,7 +250,7 @@ def _check_levels(path: str, table: FactorTable, levels: list[str], codes: np.nd
     """Report, where the table applies, values that are not its levels and, when it has no
     default, missing values."""
     invalid = applies & (codes == INVALID)
-    if invalid.any():
+    if np.count_nonzero(invalid):
         for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
             rows = invalid & _equals(inputs.column(table.variable), value)
             inputs.problems.add(rows, table.variable, f"{show_value(value)} is not a level "
@@ -294,7 +298,7 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
         above = np.zeros(len(values), dtype=bool) if top is None else (
             values >= top if closed == "left" else values > top)
         out_of_range = applies & ~np.isnan(values) & ((values < lowers[0]) | above)
-        if out_of_range.any():
+        if np.count_nonzero(out_of_range):
             problems.add(out_of_range, variable, f"is outside the bands of table {path} "
                          f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
     # a missing value where the table applies has been reported; elsewhere the factor is 1

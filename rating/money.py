@@ -81,8 +81,8 @@ def _half_up_units(values: np.ndarray, exact_values: Callable[[np.ndarray], np.n
     del gap, bound
     scaled += 0.5
     out = np.floor(scaled, out=scaled).astype(np.int64)
-    rows = np.flatnonzero(doubtful)
-    if rows.size:
+    if np.count_nonzero(doubtful):
+        rows = np.flatnonzero(doubtful)
         unit, one = Decimal(10) ** digits, Decimal(1)
         with localcontext() as ctx:
             ctx.prec = 60
