@@ -261,11 +261,12 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     """
     if values is None:
         return np.full(n, np.nan)
-    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
+    text = is_text(values)
+    if not text and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
         problems.add(~_isna(values), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
     blank_of = None  # per distinct text value: blank
-    if not is_text(values) and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
+    if not text and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)

@@ -33,7 +33,7 @@ from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_l
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
-from .money import exact, share_of, to_fen
+from .money import exact, places, share_of, to_fen
 from .policy import coinsurance_codes
 from .profile_fields import EXPOSURE_FIELDS, check_known
 
@@ -259,6 +259,16 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                       [exact(c[rows]) for c in loading_cols], exact(term_step.factor[rows]),
                       exact(minimum[rows]))[1]
 
+    def final_places(rows: np.ndarray) -> np.ndarray:
+        # at most as many decimal places as the chain of exact_final can produce (see
+        # _floating_places); dividing by per_unit (1 or 1000) adds the places of its reciprocal
+        # (another divisor's would have too many places to settle anything)
+        mem = [[places(c[rows]) for c in g] for g in member_cols]
+        product = [places(c[rows]) for c in [exposure, base_rate, 1.0 / per_unit, *factor_cols,
+                                             *loading_cols, term_step.factor]]
+        return np.maximum(sum(product) + _floating_places(book.floating, mem),
+                          places(minimum[rows]))
+
     too_big = ~(final < MAX_PREMIUM)
     if np.count_nonzero(too_big):
         problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
@@ -266,7 +276,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         if errors == "collect":
             return _rate_good_rows(frame, book, date, problems, ~too_big, income)
         problems.raise_if_any()
-    premium_fen = to_fen(final, exact_final)
+    premium_fen = to_fen(final, exact_final, final_places)
     prevention_fen = share_of(premium_fen, prevention)
     # each share is rounded on its own; when they add up to 1 both may round up by half a fen
     commission_fen = np.minimum(share_of(premium_fen, commission), premium_fen - prevention_fen)
@@ -428,6 +438,17 @@ def _chain_floating(floating: Floating, member_cols, member_masks, num):
     bounded = np.maximum(raw, num(floating.floor))
     np.minimum(bounded, num(floating.cap), out=bounded)
     return bounded, groups, raw
+
+
+def _floating_places(floating: Floating, member_places) -> np.ndarray:
+    """An upper bound on the decimal places of the exact bounded floating factor, from its
+    members' places: a product of decimals has at most the sum of their places; a sum (of
+    factors less 1), a highest, a lowest and a bound at most the most of theirs."""
+    def rule(name, cols):
+        return sum(cols) if name == "product" else reduce(np.maximum, cols)
+    groups = [rule(grp.rule, cols) for grp, cols in zip(floating.groups.values(), member_places)]
+    bounds = places(np.array([floating.floor, floating.cap])).max()
+    return np.maximum(rule(floating.combine, groups), bounds)
 
 
 def _term_months(start: Days, end: Days) -> tuple[np.ndarray, np.ndarray]:
