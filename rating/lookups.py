@@ -193,9 +193,9 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
     # found in the same order, but neither checked against the table nor looked up.
     anywhere = np.count_nonzero(applies)  # a truth test: cheaper than ndarray.any
     if table.levels is not None:
-        levels, shifted, factors = _level_table(table)
+        levels, position_of, factors = _level_table(table)
         codes, level_of = inputs.level_codes(table.variable, levels)
-        position = shifted[level_of + 2][codes]
+        position = position_of[level_of][codes]
         if not anywhere:
             return Step(key, table.label, path, np.ones(inputs.n), applies, position,
                         tuple(levels))
@@ -231,13 +231,14 @@ def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) ->
 
 @by_identity
 def _level_table(table: FactorTable) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A level table's levels; the position looked up for each level code shifted by 2 (codes
-    run from INVALID, -2, up; a missing value takes the default or, when reported, anything);
-    and the factor of each position, then ones."""
+    """A level table's levels; the position looked up for each level code, indexed by the
+    code itself (codes run from INVALID, -2, up: the negative ones index the last two slots,
+    where a missing value takes the default or, when reported, anything); and the factor of
+    each position, then ones."""
     levels = list(table.levels)
     default = levels.index(table.default) if table.default is not None else 0
-    shifted = np.array([default, default, *range(len(levels))], dtype=_small_int(len(levels)))
-    return levels, shifted, _with_ones([lvl.factor for lvl in table.levels.values()])
+    position = np.array([*range(len(levels)), default, default], dtype=_small_int(len(levels)))
+    return levels, position, _with_ones([lvl.factor for lvl in table.levels.values()])
 
 
 def _with_ones(factors: list[float]) -> np.ndarray:
