@@ -157,8 +157,9 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     ratios = [(num * (common // den), common) for num, den in ratios]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
-        num = np.array([r[0] for r in ratios], dtype=np.int64)[codes]
-        return (2 * total_fen * num + common) // (2 * common)
+        # doubled once per share rather than once per row
+        twice_num = np.array([2 * r[0] for r in ratios], dtype=np.int64)[codes]
+        return (total_fen * twice_num + common) // (2 * common)
     return np.array([(2 * int(t) * ratios[c][0] + ratios[c][1]) // (2 * ratios[c][1])
                      for t, c in zip(total_fen, codes)], dtype=np.int64)
 
