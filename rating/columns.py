@@ -235,7 +235,7 @@ def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
     lookup = {level: i for i, level in enumerate(levels)}
     mapped = np.empty(len(uniques) + 1, dtype=np.int64)
     mapped[-1] = MISSING  # code -1 from factorize indexes the last slot
-    bad_unique = np.zeros(len(uniques) + 1, dtype=bool)
+    bad_unique = []
     for i, u in enumerate(uniques):
         key = _level_key(u)
         if isinstance(key, str) and key == "":
@@ -244,9 +244,9 @@ def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
             mapped[i] = lookup[key]
         else:
             mapped[i] = MISSING if problems is not None else INVALID
-            bad_unique[i] = True
-    if bad_unique.any() and problems is not None:
-        for i in np.flatnonzero(bad_unique):
+            bad_unique.append(i)
+    if problems is not None:
+        for i in bad_unique:
             problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
                          + ", ".join(levels))
     return mapped
@@ -261,11 +261,12 @@ def numbers(values: pd.Series | None, field_name: str, problems: Problems, *, n:
     """
     if values is None:
         return np.full(n, np.nan)
-    if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
+    text = is_text(values)
+    if not text and _dtype_is(values, "b", pd.api.types.is_bool_dtype):
         problems.add(~_isna(values), field_name, "expected a number, got true/false")
         return np.full(n, np.nan)
     blank_of = None  # per distinct text value: blank
-    if not is_text(values) and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
+    if not text and _dtype_is(values, "biufc", pd.api.types.is_numeric_dtype):
         if values.dtype.kind == "f" and values.dtype.itemsize < 8:
             # float32 (Parquet) 0.05 is 0.0500000007 in float64: read it as its shortest text
             values = values.astype(str).replace("nan", "").replace("", np.nan).astype(float)
@@ -310,6 +311,9 @@ def _dtype_is(values, kinds: str, check) -> bool:
 def _plainly_valid(out: np.ndarray, whole: bool) -> bool:
     """Every number (NaN aside) is within [0, MAX_NUMBER], and whole where ``whole``: checked
     with reductions that skip NaN, allocating at most one array."""
+    if len(out) == 1:  # a quote's number: one Python float beats three reductions
+        v = float(out[0])
+        return v != v or (0 <= v <= MAX_NUMBER and (not whole or v.is_integer()))
     low, high = np.fmin.reduce(out, initial=np.inf), np.fmax.reduce(out, initial=-np.inf)
     if not (0 <= low and high <= MAX_NUMBER):
         return False
@@ -341,7 +345,7 @@ def flags(values: pd.Series | None, field_name: str, problems: Problems, *,
     if values is None:
         return np.full(n, MISSING, dtype=np.int64)
     if not is_text(values) and _dtype_is(values, "b", pd.api.types.is_bool_dtype) and \
-            not _isna(values).any():
+            not np.count_nonzero(_isna(values)):
         return np.array(values, dtype=np.int64)
     enc = _encoded(values)
     codes, uniques = enc.codes, enc.uniques
@@ -452,9 +456,16 @@ def iso_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_date(text: str) -> np.datetime64:
+    """A date written YYYY-MM-DD as numpy's day, kept: a quote reads its inception date twice
+    (to choose the book, then to rate), and quotes repeat dates."""
+    return np.datetime64(iso_date(text), "D")
+
+
 def _one_date(value) -> np.datetime64:
     if isinstance(value, str):
-        return np.datetime64(iso_date(value), "D")
+        return _text_date(value)
     if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}-{value.day:02d}", "D")
     raise ValueError(value)

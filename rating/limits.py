@@ -206,6 +206,11 @@ class ScheduleColumns(Mapping):
     def __iter__(self):
         return iter(("per_person",) + SCHEDULE_KEYS)
 
+    def row(self, i: int) -> dict[str, int]:
+        """Row ``i``'s schedule, key -> fen, read without building any column (a quote)."""
+        return {key: int(self[key][i] if key in self.overrides
+                         else self.defaults[key][self.codes[i]]) for key in self}
+
     def __len__(self) -> int:
         return 1 + len(SCHEDULE_KEYS)
 
@@ -251,7 +256,7 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
             exceeds = (defaults[small] > defaults[large])[codes]
         else:
             continue
-        if exceeds.any():
+        if np.count_nonzero(exceeds):
             violations.append((exceeds, field_name,
                                f"exceeds the {large.replace('_', '-')} limit it is part of"))
     return schedule, violations

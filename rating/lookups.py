@@ -8,7 +8,7 @@ million-row portfolio costs a handful of array operations per table.
 
 from __future__ import annotations
 
-import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,19 +188,32 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
     """Look one factor table up for every row (factor 1 where it does not apply: ``applies``
     marks the rows in the table's sectors)."""
     problems = inputs.problems
+    # Where the table applies to no row (a quote outside the table's sectors) nothing can be
+    # reported and every factor is 1: the input is still parsed, so that its problems are
+    # found in the same order, but neither checked against the table nor looked up.
+    anywhere = np.count_nonzero(applies)  # a truth test: cheaper than ndarray.any
     if table.levels is not None:
-        levels, shifted, factors = _level_table(table)
+        levels, position_of, factors = _level_table(table)
         codes, level_of = inputs.level_codes(table.variable, levels)
-        if (level_of == INVALID).any() or (table.default is None and (level_of == MISSING).any()):
+        position = position_of[level_of][codes]
+        if not anywhere:
+            return Step(key, table.label, path, np.ones(inputs.n), applies, position,
+                        tuple(levels))
+        if level_of.min() < MISSING or (table.default is None and np.count_nonzero(level_of == MISSING)):
             _check_levels(path, table, levels, level_of[codes], applies, inputs)
-        position = shifted[level_of + 2][codes]
         factor = _factors_where(factors, position, applies)
         return Step(key, table.label, path, factor, applies, position, tuple(levels))
     values = inputs.numeric(table.variable)
-    if table.variable in CLEAN_RECORD and np.isnan(values.min(initial=0.0)):
-        values = np.where(np.isnan(values), 0.0, values)  # no record means none
+    missing_input = None  # which NaN the profile left out: asked only when there are some
+    if math.isnan(values.min(initial=0.0)):  # min propagates NaN: some value is missing
+        if table.variable in CLEAN_RECORD:
+            values = np.where(np.isnan(values), 0.0, values)  # no record means none
+        else:
+            missing_input = inputs.absent(table.variable)
+    if not anywhere:
+        return Step(key, table.label, path, np.ones(inputs.n), applies, values)
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
-                     applies, table.variable, problems, inputs.absent(table.variable))
+                     applies, table.variable, problems, missing_input)
 
 
 def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) -> np.ndarray:
@@ -218,13 +231,14 @@ def _factors_where(factors: np.ndarray, idx: np.ndarray, applies: np.ndarray) ->
 
 @by_identity
 def _level_table(table: FactorTable) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A level table's levels; the position looked up for each level code shifted by 2 (codes
-    run from INVALID, -2, up; a missing value takes the default or, when reported, anything);
-    and the factor of each position, then ones."""
+    """A level table's levels; the position looked up for each level code, indexed by the
+    code itself (codes run from INVALID, -2, up: the negative ones index the last two slots,
+    where a missing value takes the default or, when reported, anything); and the factor of
+    each position, then ones."""
     levels = list(table.levels)
     default = levels.index(table.default) if table.default is not None else 0
-    shifted = np.array([default, default, *range(len(levels))], dtype=_small_int(len(levels)))
-    return levels, shifted, _with_ones([lvl.factor for lvl in table.levels.values()])
+    position = np.array([*range(len(levels)), default, default], dtype=_small_int(len(levels)))
+    return levels, position, _with_ones([lvl.factor for lvl in table.levels.values()])
 
 
 def _with_ones(factors: list[float]) -> np.ndarray:
@@ -237,7 +251,7 @@ def _check_levels(path: str, table: FactorTable, levels: list[str], codes: np.nd
     """Report, where the table applies, values that are not its levels and, when it has no
     default, missing values."""
     invalid = applies & (codes == INVALID)
-    if invalid.any():
+    if np.count_nonzero(invalid):
         for value in inputs.raw_values(table.variable, np.flatnonzero(invalid)):
             rows = invalid & _equals(inputs.column(table.variable), value)
             inputs.problems.add(rows, table.variable, f"{show_value(value)} is not a level "
@@ -263,25 +277,29 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
     (default: wherever NaN) says the profile left the field out, since a bad value has
     already been reported by the parser.
     """
-    lowers, factors = _band_arrays(bands)
+    lowers, edges, factors = _band_arrays(bands)
     top = bands[-1].upper
-    # few bands: one comparison per edge beats a binary search over a million rows
-    idx = np.zeros(len(values), dtype=_small_int(len(bands)))
-    above = np.empty(len(values), dtype=bool)
-    for edge in lowers[1:]:
-        (np.greater_equal if closed == "left" else np.greater)(values, edge, out=above)
-        idx += above
-    if np.isnan(values.min(initial=0.0)):  # min propagates NaN: some value is missing
+    if len(values) < 1024:  # a few rows: one binary search (NaN, not looked up, goes last)
+        idx = np.searchsorted(edges, values, side="right" if closed == "left" else "left")
+    else:  # few bands: one comparison per edge beats a binary search over a million rows
+        idx = np.zeros(len(values), dtype=_small_int(len(bands)))
+        above = np.empty(len(values), dtype=bool)
+        for edge in lowers[1:]:
+            (np.greater_equal if closed == "left" else np.greater)(values, edge, out=above)
+            idx += above
+    low = values.min(initial=np.inf)
+    if math.isnan(low):  # min propagates NaN: some value is missing
         missing = np.isnan(values)
         reported = missing if missing_input is None else missing & missing_input
         problems.add(applies & reported, variable, f"is required for this sector (table {path})")
+        low = np.fmin.reduce(values, initial=np.inf)
     # fmin/fmax skip NaN: only look for values outside the bands when some could be
-    low, high = np.fmin.reduce(values, initial=np.inf), np.fmax.reduce(values, initial=-np.inf)
+    high = np.fmax.reduce(values, initial=-np.inf)
     if low < lowers[0] or (top is not None and (high >= top if closed == "left" else high > top)):
         above = np.zeros(len(values), dtype=bool) if top is None else (
             values >= top if closed == "left" else values > top)
         out_of_range = applies & ~np.isnan(values) & ((values < lowers[0]) | above)
-        if out_of_range.any():
+        if np.count_nonzero(out_of_range):
             problems.add(out_of_range, variable, f"is outside the bands of table {path} "
                          f"({lowers[0]:g} to {'no limit' if top is None else f'{top:g}'})")
     # a missing value where the table applies has been reported; elsewhere the factor is 1
@@ -289,10 +307,11 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
                 unit)
 
 
-@functools.lru_cache(maxsize=256)
-def _band_arrays(bands: tuple[Band, ...]) -> tuple[list[float], np.ndarray]:
-    """Lower ends and factors of bands, then ones (bands are hashable, unlike level tables)."""
-    return [b.lower for b in bands], _with_ones([b.factor for b in bands])
+@by_identity  # hashing the bands would cost more than the lookup of a quote
+def _band_arrays(bands: tuple[Band, ...]) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """Lower ends of bands, the edges between them (an array), and their factors, then ones."""
+    lowers = [b.lower for b in bands]
+    return lowers, np.array(lowers[1:], dtype=np.float64), _with_ones([b.factor for b in bands])
 
 
 def _equals(column, value) -> np.ndarray:

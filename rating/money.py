@@ -31,13 +31,34 @@ def exact(values: np.ndarray) -> np.ndarray:
     repr of their float is that literal, so this recovers the number a person wrote down.
     Each distinct value is converted once (factor columns hold few).
     """
+    return _per_distinct(values, lambda v: Decimal(repr(v)), Decimal("NaN"), object)
+
+
+NO_PLACES = 99
+"""The places of a value that is no decimal literal (NaN, infinite): more than any test of
+:func:`_half_up_units` accepts."""
+
+
+def places(values: np.ndarray) -> np.ndarray:
+    """Decimal places of the literals :func:`exact` reads (int64; NO_PLACES for NaN, inf)."""
+    return _per_distinct(values, _places, NO_PLACES, np.int64)
+
+
+def _places(value: float) -> int:
+    if not math.isfinite(value):
+        return NO_PLACES
+    return max(-Decimal(repr(value)).normalize().as_tuple().exponent, 0)  # 120.0: none
+
+
+def _per_distinct(values: np.ndarray, convert: Callable[[float], object], missing,
+                  dtype) -> np.ndarray:
+    """``convert`` of each value, called once per distinct value (``missing`` for NaN)."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=np.float64))
-    twins = np.array([Decimal(repr(float(v))) for v in uniques] + [Decimal("NaN")],
-                     dtype=object)
-    return twins[codes]
+    return np.array([convert(float(v)) for v in uniques] + [missing], dtype=dtype)[codes]
 
 
-def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray],
+           yuan_places: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Round amounts in yuan half-up to whole fen (int64).
 
     Parameters
@@ -46,14 +67,18 @@ def to_fen(yuan: np.ndarray, exact_yuan: Callable[[np.ndarray], np.ndarray]) -> 
         Amounts (>= 0) computed in float.
     exact_yuan : callable
         Given row positions, returns the same amounts computed exactly (Decimal objects);
-        called only for rows within float error of a half fen.
+        called only for rows within float error of a half fen that ``yuan_places`` does not
+        settle.
+    yuan_places : callable, optional
+        Given row positions, an upper bound on the decimal places of the exact amounts
+        (int64), which settles most rows on a half fen without computing them exactly.
 
     Returns
     -------
     ndarray of int64
         Amounts in fen.
     """
-    return _half_up_units(yuan, exact_yuan, 2)
+    return _half_up_units(yuan, exact_yuan, 2, yuan_places)
 
 
 def round_half_up(values: np.ndarray, exact_values: Callable[[np.ndarray], np.ndarray],
@@ -64,31 +89,53 @@ def round_half_up(values: np.ndarray, exact_values: Callable[[np.ndarray], np.nd
 
 
 def _half_up_units(values: np.ndarray, exact_values: Callable[[np.ndarray], np.ndarray],
-                   digits: int) -> np.ndarray:
+                   digits: int,
+                   value_places: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Whole units of 10**-digits, half-up; rows within float error of a half unit are
-    settled with the exact values."""
+    settled by their decimal places where these suffice, else with the exact values.
+
+    An exact value with at most ``p`` decimal places that is not on a half unit is at least
+    ``0.5 * 10**(digits - p)`` units away from one, while a doubtful row's float value is
+    within ``bound`` of a half unit and ``bound`` of the exact value (the float error the
+    test below allows for). Where ``2 * bound`` is less than that distance, the exact value
+    is on the half unit, which rounds up: no decimal arithmetic is needed.
+    """
     scaled = values * 10.0 ** digits
-    # |frac(scaled) - 0.5| <= _TRUST * max(scaled, 1) + 1e-9, computed in place: a
+    # |frac(scaled) - 0.5| <= _float_error(scaled), computed in place: a
     # million-row portfolio allocates two arrays here rather than eight
     gap = np.floor(scaled)
     np.subtract(scaled, gap, out=gap)
     gap -= 0.5
     np.abs(gap, out=gap)
-    bound = np.maximum(scaled, 1.0)
-    bound *= _TRUST
-    bound += 1e-9
+    bound = _float_error(scaled)
     doubtful = gap <= bound
     del gap, bound
     scaled += 0.5
     out = np.floor(scaled, out=scaled).astype(np.int64)
-    rows = np.flatnonzero(doubtful)
-    if rows.size:
+    if np.count_nonzero(doubtful):
+        rows = np.flatnonzero(doubtful)
+        if value_places is not None:
+            scaled = values[rows] * 10.0 ** digits  # as above, for these rows
+            bound = _float_error(scaled)
+            p = np.minimum(value_places(rows), NO_PLACES)  # 10.0 ** p stays finite
+            on_half = 2 * bound * 10.0 ** (p - digits) < 0.5
+            out[rows[on_half]] = np.floor(scaled[on_half]).astype(np.int64) + 1
+            rows = rows[~on_half]
         unit, one = Decimal(10) ** digits, Decimal(1)
         with localcontext() as ctx:
             ctx.prec = 60
-            out[rows] = [int((v * unit).quantize(one, rounding=ROUND_HALF_UP))
-                         for v in exact_values(rows)]
+            if rows.size:
+                out[rows] = [int((v * unit).quantize(one, rounding=ROUND_HALF_UP))
+                             for v in exact_values(rows)]
     return out
+
+
+def _float_error(scaled: np.ndarray) -> np.ndarray:
+    """How far float arithmetic may be from the exact amounts ``scaled`` (in units)."""
+    bound = np.maximum(scaled, 1.0)
+    bound *= _TRUST
+    bound += 1e-9
+    return bound
 
 
 def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -110,8 +157,9 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     ratios = [(num * (common // den), common) for num, den in ratios]
     biggest = int(np.abs(total_fen).max()) if len(total_fen) else 0
     if all(biggest * max(abs(num), 1) < 2**60 and den < 2**60 for num, den in ratios):
-        num = np.array([r[0] for r in ratios], dtype=np.int64)[codes]
-        return (2 * total_fen * num + common) // (2 * common)
+        # doubled once per share rather than once per row
+        twice_num = np.array([2 * r[0] for r in ratios], dtype=np.int64)[codes]
+        return (total_fen * twice_num + common) // (2 * common)
     return np.array([(2 * int(t) * ratios[c][0] + ratios[c][1]) // (2 * ratios[c][1])
                      for t, c in zip(total_fen, codes)], dtype=np.int64)
 

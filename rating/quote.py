@@ -199,8 +199,8 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         sector=rated.subsector_keys[rated.subsector_code[0]][0],
         subsector=rated.subsector_keys[rated.subsector_code[0]][1],
         per_person_limit=float(rated.limit[0]), floor=rated.floors[day], book=book,
-        schedule=LimitSchedule(**{k: int(v[0]) / 100 for k, v in rated.schedule.items()}),
-        rated=rated, profile=copy.deepcopy(dict(profile)),
+        schedule=LimitSchedule(**{k: v / 100 for k, v in rated.schedule.row(0).items()}),
+        rated=rated, profile=_own_copy(profile),
         split=Split(prevention / 100, commission / 100,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
@@ -240,6 +240,18 @@ def _check_scalars(profile: Mapping[str, Any]) -> None:
             raise ProfileError(name, f"expected a single value, got {type(value).__name__}")
         if isinstance(value, (float, np.floating)) and not np.isfinite(value):
             raise ProfileError(name, "must be a finite number (or left out)")
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), dt.date)
+
+
+def _own_copy(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a checked profile (see :func:`_check_scalars`), which later changes to
+    the caller's cannot reach: its values are plain immutable scalars, kept, and at most a
+    list of extension keys, copied; anything else is deep-copied (``copy.deepcopy`` of the
+    whole profile costs as much as a tenth of the quote)."""
+    return {k: v if type(v) in _IMMUTABLE else v.copy() if type(v) is list
+            else copy.deepcopy(v) for k, v in profile.items()}
 
 
 def _finite_or_none(x: float) -> float | None:

@@ -1,17 +1,21 @@
 """Shortcuts taken for speed give what the general path gives: a quote's one-row columns
 against a one-row DataFrame, numpy's bulk date parsing against parsing one date at a time,
-one gather against ``np.where``, limit columns in yuan against fen / 100."""
+one gather against ``np.where``, limit columns in yuan against fen / 100, a binary search of
+bands against one comparison per edge, one number checked against many, rows on a half fen
+settled by their decimal places against exact decimals."""
 
 import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import rating
-from rating.columns import OneRow, Problems, date_map, encode
+from rating import money
+from rating.columns import OneRow, Problems, date_map, encode, numbers
 from rating.errors import ProfileError
-from rating.lookups import _factors_where, _with_ones
+from rating.lookups import _factors_where, _with_ones, band_step
 from rating.premium import rate_frame
 
 BOOK = rating.books()[0]
@@ -100,3 +104,73 @@ def test_limit_columns_in_yuan_are_fen_over_100():
     rated = rate_frame(frame, BOOK)
     for key in rated.schedule:
         assert np.array_equal(rated.schedule.yuan(key), rated.schedule[key] / 100)
+
+
+@pytest.mark.parametrize("closed", ["left", "right"])
+def test_few_rows_search_bands_as_many_rows_compare(closed):
+    """A few rows take one binary search, many rows a comparison per edge: same factors,
+    values on an edge included."""
+    bands = BOOK.tiers["contract_value"].bands
+    edges = [b.lower for b in bands]
+    few = np.array(edges + [e + 0.5 for e in edges] + [e - 0.5 for e in edges[1:]], dtype=float)
+    many = np.tile(few, 1024 // len(few) + 1)
+    factors = {}
+    for values in (few, many):
+        problems = Problems(pd.RangeIndex(len(values)))
+        step = band_step("k", BOOK.tiers["contract_value"].label, "p", bands, closed, values,
+                         np.ones(len(values), dtype=bool), "contract_value", problems)
+        assert not problems.items
+        factors[len(values)] = step.factor[:len(few)]
+    assert np.array_equal(factors[len(few)], factors[len(many)])
+
+
+@pytest.mark.parametrize("value", [0.0, 3.0, 2.5, 1e12, 1e12 + 1, -1.0, np.nan])
+def test_one_number_is_checked_as_many(value):
+    one, many = Problems(pd.RangeIndex(1)), Problems(pd.RangeIndex(3))
+    got = numbers(np.array([value]), "headcount", one, n=1, integer=True)
+    expected = numbers(np.array([value] * 3), "headcount", many, n=3, integer=True)
+    assert np.array_equal(got, expected[:1], equal_nan=True)
+    assert [why for _, _, why in one.items] == [why for _, _, why in many.items]
+
+
+def test_rows_on_a_half_fen_settled_by_places_as_by_decimals():
+    """Rounding rows near a half fen by their decimal places gives what exact decimal
+    arithmetic gives: products of decimal literals on, near and off a half fen, with too many
+    places to settle some, and exact halves among them."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    exposure = rng.integers(1, 5000, n).astype(float)
+    rate = rng.choice([0.35, 1.2, 12.5, 0.005, 7.0], n)
+    factors = rng.choice([1.0, 0.9, 1.15, 1.05, 0.85, 1.234567, 0.1], (n, 3))
+    # too many places to settle, within float error of a half fen: left to decimals
+    close = [1.00500000001, 1.00499999999, 2.00500000000001]
+    exposure = np.append(exposure, close)
+    rate, factors = np.append(rate, [1.0] * 3), np.vstack([factors, np.ones((3, 3))])
+    yuan = exposure * rate * factors[:, 0] * factors[:, 1] * factors[:, 2]
+    cols = [exposure, rate, *factors.T]
+    n = len(yuan)
+
+    def exact_yuan(rows):
+        product = money.exact(cols[0][rows])
+        for c in cols[1:]:
+            product = product * money.exact(c[rows])
+        return product
+
+    def yuan_places(rows):
+        return sum(money.places(c[rows]) for c in cols)
+
+    exact = money.to_fen(yuan, exact_yuan)
+    left = []
+    assert np.array_equal(money.to_fen(yuan, lambda rows: left.append(rows) or exact_yuan(rows),
+                                       yuan_places), exact)
+    assert np.array_equal(np.concatenate(left), np.arange(n - 3, n))
+    assert list(exact[-3:]) == [101, 100, 201]
+    halves = [(v * 100) % 1 == Decimal("0.5") for v in exact_yuan(np.arange(n))]
+    assert sum(halves) > 100, "no exact half fen: the test lost its teeth"
+
+
+@pytest.mark.parametrize("value,expected", [(120.0, 0), (0.35, 2), (1e-05, 5), (1.5e20, 0),
+                                            (0.1 + 0.2, 17), (np.nan, money.NO_PLACES),
+                                            (np.inf, money.NO_PLACES)])
+def test_places_of_literals(value, expected):
+    assert money.places(np.array([value]))[0] == expected
