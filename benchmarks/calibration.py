@@ -72,11 +72,12 @@ import statsmodels
 from scipy import stats
 
 from _timing import best_time  # a sibling module of the benchmark scripts
-from rating.calibrate.experience import synthetic_experience, true_relativities, with_claims
+from rating.calibrate.experience import with_claims
+from rating.synthetic import synthetic_experience, true_relativities
 from rating.calibrate.glm import FrequencyGLM
 from rating.risk.aggregate import (AggregateDistribution, DiscreteSeverity, Poisson, discretise,
                                    fft_aggregate, panjer, simulate_aggregate)
-from rating.risk.limits import limited_expected_value
+from rating.risk.increased_limits import limited_expected_value
 
 SYNTHETIC_FACTORS = ["rating_unit", "scale", "enterprise_type", "standardisation_grade",
                      "worst_accident_grade"]

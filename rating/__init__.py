@@ -3,12 +3,13 @@
 The public API is small and pinned by ``tests/test_api.py``.
 """
 
+from . import _moved
 from .book import RateBook, books, find_book, load_book
+from .engine.limits import LimitFloor, per_person_floor
 from .errors import BookError, ProfileError, RatingError
-from .experience import Renewal, renew, renew_portfolio
-from .limits import LimitFloor, per_person_floor
 from .portfolio import rate_portfolio
 from .quote import Quote, Split, quote
+from .renewal import Renewal, renew, renew_portfolio
 
 __all__ = [
     "BookError",
@@ -30,3 +31,5 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_moved.install()

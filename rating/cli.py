@@ -20,14 +20,20 @@ import numpy as np
 
 from . import __version__
 from .book import books, find_book, injury_scales, load_any, load_book
+from .book.dates import as_date
+from .book.fields import FIELDS
 from .book.yamlsafe import load_yaml_file
-from .claims import COVERAGE_LABELS, load_claims, settle_year
-from .columns import as_date
+from .engine.limits import build_schedule, per_person_floor, work_injury_benchmark
 from .errors import BookError, ProfileError, RatingError
-from .files import check_writable, rate_file, read_table, stderr_progress, write_atomically
-from .limits import build_schedule, per_person_floor, work_injury_benchmark
-from .profile_fields import FIELDS
+from .files import (
+    check_writable,
+    rate_file,
+    read_table,
+    stderr_progress,
+    write_atomically,
+)
 from .quote import Quote, quote
+from .settlement import COVERAGE_LABELS, load_claims, settle_year
 
 EXAMPLE_PROFILE: dict[str, Any] = {
     "id": "example-hazchem-001",

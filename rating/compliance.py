@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .book import IncomeStatistics, RateBook, national_rules
-from .book.reference import value_at
-from .columns import Problems, dates
-from .limits import per_person_floor
+from .book import IncomeStatistics, RateBook, commission_cap
+from .engine.columns import Problems, dates
+from .engine.limits import per_person_floor
 
 RULED = ("per_person_limit", "commission_rate", "prevention_share")
 """The stated fields a rule in force may override, in the order they are checked."""
@@ -72,10 +71,7 @@ def within_rules(frame: pd.DataFrame, book: RateBook, date: dt.date | None = Non
         days = [d.astype("datetime64[D]").astype(dt.date) for d in np.asarray(uniq)]
     day_text = np.array([d.isoformat() for d in days] + [""], dtype=object)[codes]
     floors = np.array([_floor(book, d, income) for d in days] + [np.nan])[codes]
-    national = [getattr(value_at(national_rules().commission_cap, d), "value", np.inf)
-                for d in days]
-    own = book.expenses.commission_cap
-    caps = np.minimum(np.array(national + [np.inf]), np.inf if own is None else own)[codes]
+    caps = np.array([commission_cap(book, d) for d in days] + [np.inf])[codes]
     rules = {
         "per_person_limit": (floors, np.less, "below the statutory per-person floor of {:,.0f} "
                                               "yuan in force on {}"),

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 from .book import IncomeStatistics, RateBook, find_book, load_book
-from .columns import Days, Encoded, Problems, as_date, encode
+from .book.dates import as_date
+from .book.fields import check_known
+from .engine.columns import Days, Encoded, Problems, encode
+from .engine.lookups import Inputs
+from .engine.premium import Rated, rate_frame
 from .errors import ProfileError, RatingError
-from .lookups import Inputs
-from .premium import Rated, rate_frame
-from .profile_fields import check_known
 
 RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "commission",
                   "net", "rate_book", "subsector", "exposure", "base_rate", "minimum_premium"]

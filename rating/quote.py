@@ -6,21 +6,22 @@ import copy
 import datetime as dt
 import functools
 from collections.abc import Mapping
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .book import RateBook, find_book, load_book
-from .columns import OneRow, Problems, as_date, dates
+from .book.dates import as_date
+from .book.fields import check_known
+from .coinsurance import split_by_insurer
+from .engine.columns import OneRow, Problems, dates
+from .engine.limits import LimitFloor, LimitSchedule
+from .engine.premium import Rated, rate_frame
+from .engine.worksheet import floating_detail, worksheet
 from .errors import ProfileError
-from .limits import LimitFloor, LimitSchedule
-from .policy import split_by_insurer
-from .premium import Rated, rate_frame
-from .profile_fields import check_known
-from .worksheet import floating_detail, worksheet
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Quote:
     # building DataFrames costs more than the rating itself.
     @functools.cached_property
     def worksheet(self) -> pd.DataFrame:
-        """Every step of the calculation (see :func:`rating.worksheet.worksheet`)."""
+        """Every step of the calculation (see :func:`rating.engine.worksheet.worksheet`)."""
         return worksheet(self.rated, 0)
 
     @functools.cached_property

@@ -36,7 +36,7 @@ from rating.risk.aggregate import (
     panjer,
     simulate_aggregate,
 )
-from rating.risk.limits import (
+from rating.risk.increased_limits import (
     increased_limits,
     limit_factor_bands,
     limited_expected_value,

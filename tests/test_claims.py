@@ -1,4 +1,4 @@
-"""Claim settlement (rating.claims): statutory oracles, hand-worked settlements, properties and
+"""Claim settlement (rating.settlement): statutory oracles, hand-worked settlements, properties and
 the validation of claim files.
 
 Every expected number is derived by hand in the docstring from the printed tables:
@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rating.claims import (Accident, Costs, PolicySpec, Share, Victim, accident_grade,
+from rating.settlement import (Accident, Costs, PolicySpec, Share, Victim, accident_grade,
                            load_claims, make_policy, settle, settle_year)
 from rating.errors import BookError, RatingError
-from rating.limits import per_person_floor, work_injury_benchmark
+from rating.engine.limits import per_person_floor, work_injury_benchmark
 
 XM = "CN-FJ-XM"
 D2024 = dt.date(2024, 5, 1)

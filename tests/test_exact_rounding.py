@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rating
-from rating.premium import rate_frame
+from rating.engine.premium import rate_frame
 from reference import random_profiles, reference_quote
 
 

@@ -13,10 +13,10 @@ import pytest
 
 import rating
 from rating import money
-from rating.columns import OneRow, Problems, date_map, encode, numbers
+from rating.engine.columns import OneRow, Problems, date_map, encode, numbers
 from rating.errors import ProfileError
-from rating.lookups import _factors_where, _with_ones, band_step
-from rating.premium import rate_frame
+from rating.engine.lookups import _factors_where, _with_ones, band_step
+from rating.engine.premium import rate_frame
 
 BOOK = rating.books()[0]
 BASE = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals", "subsector": "production",

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rating
-from rating.policy import split_by_insurer, summary_by_insurer
+from rating.coinsurance import split_by_insurer, summary_by_insurer
 from reference import random_profiles
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import rating
-from rating.policy import split_by_insurer, summary_by_insurer
+from rating.coinsurance import split_by_insurer, summary_by_insurer
 
 B = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals", "subsector": "production",
      "headcount": 120, "scale": "small", "product": "toxic", "inception_date": "2024-07-01"}

@@ -13,7 +13,7 @@ import yaml
 
 import rating
 from rating.book import tables_dir
-from rating.premium import rate_frame
+from rating.engine.premium import rate_frame
 
 BASE = {"jurisdiction": "CN-FJ-XM", "sector": "other", "headcount": 3, "scale": "micro",
         "inception_date": "2024-07-01"}
@@ -116,7 +116,7 @@ def test_premium_overflow_is_refused():
 def test_numeric_level_keys_match_numbers():
     """A level keyed "1" matches the number 1 from a CSV column."""
     levels = pd.Series([1, 2, np.nan])
-    from rating.columns import Problems, categories
+    from rating.engine.columns import Problems, categories
     problems = Problems(levels.index)
     assert list(categories(levels, "x", ["1", "2"], problems, n=3)) == [0, 1, -1]
     assert not problems.items

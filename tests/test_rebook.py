@@ -10,7 +10,8 @@ import yaml
 
 import rating
 from rating.book import tables_dir
-from rating.calibrate.experience import incurred, synthetic_experience
+from rating.calibrate.experience import incurred
+from rating.synthetic import synthetic_experience
 from rating.calibrate.rebook import CalibrationConfig, LoadsSpec, calibrate
 from rating.cli import main
 

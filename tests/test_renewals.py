@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from rating import ProfileError
-from rating.experience import EventError, next_profiles, renew, renew_portfolio
+from rating.renewal import EventError, next_profiles, renew, renew_portfolio
 
 OTHER = {"jurisdiction": "CN-FJ-XM", "sector": "other", "inception_date": "2024-03-01"}
 CHEM = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals",

@@ -422,7 +422,7 @@ def test_loss_model_sees_earned_exposure_and_gives_loss_ratios():
 
 
 def test_glm_loss_model_is_frequency_times_severity():
-    from rating.calibrate.experience import synthetic_experience
+    from rating.synthetic import synthetic_experience
 
     policy_years, claims = synthetic_experience(3000, years=2, seed=5)
     model = S.GLMLossModel(["rating_unit"]).fit(policy_years, claims)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import rating
-from rating.profile_fields import EXPOSURE_FIELDS
+from rating.book.fields import EXPOSURE_FIELDS
 from rating.synthetic import synthetic_portfolio
 
 N = 10_000

@@ -6,18 +6,20 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import BookError, RatingError
+from .dates import as_date
 from .model import RateBook
-from .reference import IncomeStatistics, InjuryScale, NationalRules
+from .reference import IncomeStatistics, InjuryScale, NationalRules, value_at
 from .schema import Reader
 from .yamlsafe import load_yaml, load_yaml_file
 
 __all__ = ["RateBook", "NationalRules", "IncomeStatistics", "load_book", "books", "find_book",
            "national_rules", "income_statistics", "read_income_statistics", "tables_dir",
-           "load_any", "injury_scales", "InjuryScale"]
+           "load_any", "injury_scales", "InjuryScale", "commission_cap"]
 
 T = TypeVar("T")
 
@@ -149,7 +151,6 @@ def find_book(jurisdiction: str, date: dt.date,
         When no edition is in force.
     """
     if isinstance(date, str):
-        from ..columns import as_date  # a book lookup from user text
         date = as_date(date, "date")
     pool = books() if candidates is None else candidates
     parts = jurisdiction.split("-")
@@ -170,6 +171,27 @@ def national_rules() -> NationalRules:
     path = tables_dir() / "national.yaml"
     data, lines = load_yaml_file(path)
     return _read(NationalRules, data, lines, str(path))
+
+
+def commission_cap(book: RateBook, date: dt.date) -> float:
+    """The commission cap in force on ``date``: the lower of the national cap (应急〔2025〕27号:
+    5% from 2025-03-29) and the book's own; ``inf`` where neither sets one.
+
+    Parameters
+    ----------
+    book : RateBook
+    date : datetime.date
+        The rating date.
+
+    Returns
+    -------
+    float
+        Share of the premium (0.05 = 5%).
+    """
+    national = value_at(national_rules().commission_cap, date)
+    caps = [c for c in (book.expenses.commission_cap,
+                        None if national is None else national.value) if c is not None]
+    return min(caps, default=math.inf)
 
 
 def read_income_statistics(data: dict, name: str | None = None) -> IncomeStatistics:

@@ -13,10 +13,18 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from ..profile_fields import (ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS,
-                              variable_kind)
-from .schema import (MONEY, POSITIVE, UNIT_RATIO, Factor, Money, NonNegative, Positive,
-                     Rate, Share)
+from .fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS, variable_kind
+from .schema import (
+    MONEY,
+    POSITIVE,
+    UNIT_RATIO,
+    Factor,
+    Money,
+    NonNegative,
+    Positive,
+    Rate,
+    Share,
+)
 
 if TYPE_CHECKING:
     from .schema import Reader
@@ -347,6 +355,19 @@ class SubLimit:
 SCHEDULE_KEYS = ("medical_per_person", "third_party_per_person", "third_party_property",
                  "rescue", "medical_aid", "appraisal", "legal", "per_accident", "aggregate")
 
+SCHEDULE_BOUNDS = (
+    ("medical_per_person", "per_person"),
+    ("per_person", "per_accident"),
+    ("third_party_per_person", "per_accident"),
+    ("third_party_property", "per_accident"),
+    ("rescue", "per_accident"),
+    ("medical_aid", "per_accident"),
+    ("appraisal", "per_accident"),
+    ("legal", "per_accident"),
+    ("per_accident", "aggregate"),
+)
+"""(smaller, larger): each limit may not exceed the one it is part of."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Schedule:
@@ -369,8 +390,6 @@ class Schedule:
     aggregate: SubLimit
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        from ..limits import SCHEDULE_BOUNDS  # the bounds quotes enforce, checked early here
-
         per_person = SubLimit(ratio=1.0)
         for small, large in SCHEDULE_BOUNDS:
             a = per_person if small == "per_person" else getattr(self, small)

@@ -17,10 +17,9 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from ..columns import iso_date
 from ..errors import BookError
+from .dates import iso_date
 from .yamlsafe import Lines, dotted
-
 
 _EPS = 2.0 ** -52
 

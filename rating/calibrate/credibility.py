@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..columns import Problems, absent, numbers, show_value
+from ..engine.columns import Problems, absent, numbers, show_value
 from ..errors import ProfileError
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..book import RateBook, load_book
-from ..columns import as_date
+from ..book.dates import as_date
 from ..errors import ProfileError, RatingError
 from ..portfolio import rate_portfolio
 

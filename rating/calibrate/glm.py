@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.linalg
-from scipy import stats
 import statsmodels.api as sm
+from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from ..columns import Problems, _level_key, categories, numbers
+from ..engine.columns import Problems, _level_key, categories, numbers
 from ..errors import ProfileError
 
 __all__ = ["FrequencyGLM", "SeverityFit", "SeverityGLM", "compare_severity", "fit_severity"]
@@ -55,7 +55,7 @@ INTERCEPT = "intercept"
 def _fit_levels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 blank) and levels of a factor column, as seen in the data.
 
-    Levels are text keys (as :func:`rating.columns.categories` reads them: stripped text,
+    Levels are text keys (as :func:`rating.engine.columns.categories` reads them: stripped text,
     whole numbers and true/false as text), ordered as the categorical's categories, else
     numerically when all are whole numbers, else alphabetically.
     """

@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..book import RateBook, national_rules
-from ..book.reference import value_at
+from ..book import RateBook, commission_cap
 from ..errors import RatingError
 
 
@@ -73,12 +72,10 @@ def check_loads(loads: Loads, book: RateBook, date: dt.date) -> Loads:
     if loads.prevention_share < floor:
         raise RatingError(f"loads.prevention_share: {loads.prevention_share:g} is below the "
                           f"book's floor {floor:g} ({book.id})")
-    caps = [c for c in (book.expenses.commission_cap,
-                        getattr(value_at(national_rules().commission_cap, date), "value", None))
-            if c is not None]
-    if caps and loads.commission > min(caps):
+    cap = commission_cap(book, date)
+    if loads.commission > cap:
         raise RatingError(f"loads.commission: {loads.commission:g} is above the cap "
-                          f"{min(caps):g} in force on {date}")
+                          f"{cap:g} in force on {date}")
     if loads.proportional >= 1:
         raise RatingError(f"loads: the proportional loads add up to {loads.proportional:g}; "
                           "they must stay below 1")

@@ -48,18 +48,18 @@ import yaml
 from scipy import optimize, stats
 
 from ..book import load_book, national_rules
-from ..book.reference import value_at
+from ..book.fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS
 from ..book.model import MONEY_BASES, LimitFactors, RateBook
+from ..book.reference import value_at
 from ..book.schema import POSITIVE, Reader, Share, as_data
 from ..book.yamlsafe import load_yaml_file
-from ..files import read_table
 from ..errors import RatingError
-from ..profile_fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS
+from ..files import read_table
+from ..risk.increased_limits import limited_expected_value
 from .credibility import BuhlmannStraub
 from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM, SeverityGLM
 from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
-from ..risk.limits import limited_expected_value
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import fft as sfft
 from scipy import stats
 
-from .limits import _check_non_negative, frozen_params, limited_expected_value
+from .increased_limits import _check_non_negative, frozen_params, limited_expected_value
 
 __all__ = [
     "AggregateDistribution",

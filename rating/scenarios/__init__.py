@@ -15,9 +15,9 @@ changes the book, the statistics or the portfolio it is applied to
 from .apply import apply_book, apply_portfolio, apply_statistics
 from .loss import GLMLossModel
 from .run import rate_scenarios
+from .spec import Scenario, load_scenarios, scenario
 from .summary import run_scenarios, summarise
 from .sweep import sweep
-from .spec import Scenario, load_scenarios, scenario
 
 __all__ = ["GLMLossModel", "Scenario", "apply_book", "apply_portfolio", "apply_statistics",
            "load_scenarios", "rate_scenarios", "run_scenarios", "scenario", "summarise",

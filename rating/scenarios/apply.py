@@ -16,11 +16,12 @@ import pandas as pd
 
 from ..book import IncomeStatistics, RateBook, load_book, read_income_statistics
 from ..book.schema import as_data
-from ..calendar import add_months, date_column
-from ..columns import Problems, dates, numbers
+from ..engine.calendar import add_months, date_column
+from ..engine.columns import Problems, dates, numbers
+from ..engine.money import exact, round_half_up
 from ..errors import BookError
-from ..money import exact, round_half_up
-from .spec import BookChanges, Scenario, scenario as read_scenario
+from .spec import BookChanges, Scenario
+from .spec import scenario as read_scenario
 
 COUNT_EXPOSURES = frozenset({"headcount", "vehicles", "vessels"})
 MONEY_EXPOSURES = frozenset({"contract_value", "payroll", "revenue"})

@@ -17,15 +17,17 @@ import numpy as np
 import pandas as pd
 
 from ..book import IncomeStatistics, RateBook, income_statistics, load_book
-from ..calendar import add_months, term_months
-from ..columns import Problems, as_date, dates
+from ..book.dates import as_date
+from ..book.fields import FIELDS, WORST_GRADE_LEVELS
 from ..compliance import within_rules
+from ..engine.calendar import add_months, term_months
+from ..engine.columns import Problems, dates
+from ..engine.lookups import Inputs
 from ..errors import ProfileError, RatingError
 from ..portfolio import editions_in_force, rate_portfolio
-from ..lookups import Inputs
-from ..profile_fields import FIELDS, WORST_GRADE_LEVELS
 from .apply import apply_book, apply_portfolio, apply_statistics
-from .spec import BASELINE, Scenario, check_names, scenario as read_scenario
+from .spec import BASELINE, Scenario, check_names
+from .spec import scenario as read_scenario
 
 POLICY_COLUMNS = ["scenario", "row", "sector", "subsector", "basis", "exposure", "premium",
                   "baseline_premium", "premium_change", "premium_change_pct",

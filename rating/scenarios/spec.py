@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from ..book.fields import EXPOSURE_FIELDS
 from ..book.schema import FACTOR, MONEY, POSITIVE, SHARE, Constraint, Reader, as_data
 from ..book.yamlsafe import Lines, load_yaml_file
 from ..errors import BookError
-from ..profile_fields import EXPOSURE_FIELDS
 
 GROWTH = Constraint("a growth rate above -1 and at most 10 (0.05 is +5%)", low=-1.0,
                     low_open=True, high=10.0)

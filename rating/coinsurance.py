@@ -4,7 +4,7 @@ premium, prevention fund and commission among them (厦应急规〔2022〕2号 �
 A pool is written in a profile's ``coinsurance`` field as ``insurer:share;insurer:share``,
 the lead insurer first, shares positive and adding up to 1 (as decimals: 0.5;0.3;0.2). Each
 amount is split in fen: every insurer but the lead gets its share rounded half-up, the lead
-the remainder (see :func:`rating.money.split_by_shares`), so the parts add up exactly.
+the remainder (see :func:`rating.engine.money.split_by_shares`), so the parts add up exactly.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 
-from .columns import MISSING, Encoded, Problems, encode
+from .engine.columns import MISSING, Encoded, Problems, encode
+from .engine.money import split_by_shares
 from .errors import ProfileError
-from .money import split_by_shares
 
 Shares = tuple[tuple[str, float], ...]
 

@@ -1,7 +1,7 @@
 """From profile columns to factor columns: reading inputs once, looking tables up.
 
 Everything here works on whole columns. Text columns are factorised once
-(:class:`rating.columns.Encoded`) and shared by every table that reads them; a step keeps the
+(:class:`rating.engine.columns.Encoded`) and shared by every table that reads them; a step keeps the
 looked-up value as a number or a level code, never as a column of Python strings, so a
 million-row portfolio costs a handful of array operations per table.
 """
@@ -14,13 +14,32 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .book import RateBook
-from .book.model import Band, FactorTable, Label
-from .columns import (INVALID, MISSING, Days, Encoded, OneRow, Problems, absent, distinct_dates,
-                      encode, flags, is_text, level_map, numbers, show_value)
+from ..book import RateBook
+from ..book.fields import (
+    ACCIDENT_GRADES,
+    CLEAN_RECORD,
+    FIELDS,
+    WORST_GRADE_LEVELS,
+    variable_kind,
+)
+from ..book.model import Band, FactorTable, Label
+from .columns import (
+    INVALID,
+    MISSING,
+    Days,
+    Encoded,
+    OneRow,
+    Problems,
+    absent,
+    distinct_dates,
+    encode,
+    flags,
+    is_text,
+    level_map,
+    numbers,
+    show_value,
+)
 from .memo import by_identity
-from .profile_fields import (ACCIDENT_GRADES, CLEAN_RECORD, FIELDS, WORST_GRADE_LEVELS,
-                             variable_kind)
 
 
 @dataclass(frozen=True)
@@ -102,7 +121,7 @@ class Inputs:
         return self.cache[key]
 
     def days(self, name: str) -> Days:
-        """Dates (see :class:`rating.columns.Days`); bad ones are reported, once."""
+        """Dates (see :class:`rating.engine.columns.Days`); bad ones are reported, once."""
         key = ("days", name)
         if key not in self.cache:
             self.cache[key] = distinct_dates(self.column(name), name, self.problems, n=self.n)

@@ -8,7 +8,7 @@ kind                      fields
 ========================  =====================================================================
 ``accident``              ``grade`` (general / larger / major / especially_major; if absent,
                           derived from ``deaths``, ``serious_injuries`` and ``direct_loss`` by
-                          :func:`rating.claims.accident_grade`), ``deaths`` (persons)
+                          :func:`rating.settlement.accident_grade`), ``deaths`` (persons)
 ``claim``                 ``amount`` (yuan paid)
 ``hazard``                ``major`` (true/false), ``rectified`` (true/false, by the end of the
                           policy year; required for a major hazard)
@@ -21,7 +21,7 @@ Every event also has ``policy`` (the policy's ``id``) and ``date`` (YYYY-MM-DD, 
 policy's year), and may have ``id`` (quoted in the reasons) and ``note`` (ignored).
 
 Rules (the floating-rate inputs describe "the policy year before the one being rated", see
-:mod:`rating.profile_fields`):
+:mod:`rating.book.fields`):
 
 - ``accidents_<grade>``: the year's accidents of that grade; ``deaths``: their deaths.
 - ``major_hazards_unrectified``: major hazards found in the year and not rectified by its end.
@@ -50,15 +50,24 @@ import numpy as np
 import pandas as pd
 
 from .book import RateBook, load_book
-from .claims import accident_grade
-from .calendar import date_column
-from .columns import (INVALID, MISSING, Problems, absent, categories, dates, flags, numbers,
-                      show_value)
+from .book.fields import ACCIDENT_GRADES, check_known
 from .compliance import within_rules
+from .engine.calendar import date_column
+from .engine.columns import (
+    INVALID,
+    MISSING,
+    Problems,
+    absent,
+    categories,
+    dates,
+    flags,
+    numbers,
+    show_value,
+)
 from .errors import ProfileError
 from .portfolio import editions_in_force, rate_portfolio
-from .profile_fields import ACCIDENT_GRADES, check_known
 from .quote import Quote, quote
+from .settlement import accident_grade
 
 EVENT_KINDS = ("accident", "claim", "hazard", "standardisation", "honour", "blacklist")
 STANDARDISATION_GRADES = ("none", "grade_3", "grade_2", "grade_1")

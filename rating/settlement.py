@@ -40,10 +40,9 @@ from .book import RateBook, find_book, injury_scales, national_rules
 from .book.model import SCHEDULE_KEYS, Label
 from .book.schema import Money, Positive, Reader
 from .book.yamlsafe import load_yaml_file
+from .engine.limits import LimitSchedule, build_schedule, per_person_floor
+from .engine.money import share_of, split_by_shares
 from .errors import BookError, ProfileError, RatingError
-from .limits import LimitSchedule, build_schedule, per_person_floor
-from .money import share_of, split_by_shares
-
 
 EMPLOYEE_TYPES = ("employee", "dispatched", "temporary")
 
@@ -125,7 +124,7 @@ class Share:
 @dataclass(frozen=True, kw_only=True)
 class PolicySpec:
     """A policy as written in a claim file. ``limits`` overrides the book's default schedule
-    (keys as in :class:`rating.limits.LimitSchedule`, yuan)."""
+    (keys as in :class:`rating.engine.limits.LimitSchedule`, yuan)."""
 
     id: str
     jurisdiction: str

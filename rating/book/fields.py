@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import ProfileError
+from ..errors import ProfileError
 
 Kind = Literal["text", "category", "number", "count", "flag", "date", "list"]
 

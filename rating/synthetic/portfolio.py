@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calendar import add_months
-from .book import RateBook, find_book, national_rules
-from .limits import per_person_floor
-from .profile_fields import EXPOSURE_FIELDS
+from ..book import RateBook, commission_cap, find_book
+from ..book.fields import EXPOSURE_FIELDS
+from ..engine.calendar import add_months
+from ..engine.limits import per_person_floor
 
 # --- assumptions (illustrative) --------------------------------------------------------------
 
@@ -431,7 +431,7 @@ def _cover(rng, book: RateBook, sectors: list[str], sector: np.ndarray,
     combos = [";".join(k for j, k in enumerate(keys) if m >> j & 1) or None
               for m in range(2 ** len(keys))]
 
-    cap = np.minimum(_commission_caps(inception), book.expenses.commission_cap or np.inf)
+    cap = _commission_caps(book, inception)
     cap = np.where(np.isfinite(cap), cap, UNCAPPED_COMMISSION)
     steps = np.floor(cap / COMMISSION_STEP + 1e-9).astype(np.int64)
     commission = rng.integers(0, steps + 1) * round(COMMISSION_STEP * 1000)
@@ -452,9 +452,7 @@ def _floors(book: RateBook, days: np.ndarray) -> np.ndarray:
     return amounts[inverse]
 
 
-def _commission_caps(days: np.ndarray) -> np.ndarray:
-    """The national commission cap in force on each day (inf before the first)."""
-    entries = national_rules().commission_cap
-    starts = np.array([e.effective_from for e in entries], dtype="datetime64[D]")
-    caps = np.array([np.inf] + [e.value for e in entries])
-    return caps[np.searchsorted(starts, days, side="right")]
+def _commission_caps(book: RateBook, days: np.ndarray) -> np.ndarray:
+    """The commission cap in force at each inception date (inf where none), once per day."""
+    uniq, inverse = np.unique(days, return_inverse=True)
+    return np.array([commission_cap(book, d.astype(dt.date)) for d in uniq])[inverse]

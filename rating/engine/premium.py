@@ -11,7 +11,7 @@ Per row, in the order of the rating manual::
     max(…, minimum premium)
     rounded half-up to the fen
 
-Lookups (:mod:`rating.lookups`) produce one float column per step; :func:`_chain` multiplies
+Lookups (:mod:`rating.engine.lookups`) produce one float column per step; :func:`_chain` multiplies
 them. ``_chain`` uses only operators that also work on arrays of :class:`decimal.Decimal`, so
 the rows whose float result is too close to a half fen are recomputed exactly by the very
 same function.
@@ -27,15 +27,15 @@ from functools import reduce
 import numpy as np
 import pandas as pd
 
-from .book import IncomeStatistics, RateBook, income_statistics, national_rules
-from .book.model import SCHEDULE_KEYS, Floating, Label
+from ..book import IncomeStatistics, RateBook, income_statistics, national_rules
+from ..book.fields import EXPOSURE_FIELDS, check_known
+from ..book.model import SCHEDULE_KEYS, Floating, Label
+from ..coinsurance import coinsurance_codes
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
 from .money import exact, places, share_of, to_fen
-from .policy import coinsurance_codes
-from .profile_fields import EXPOSURE_FIELDS, check_known
 
 MAX_PREMIUM = 1e13
 """Premiums above this many yuan are refused: far beyond any real policy, and their fen would

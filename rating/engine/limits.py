@@ -19,9 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .book import IncomeStatistics, NationalRules, RateBook, income_statistics, national_rules
-from .book.model import SCHEDULE_KEYS
-from .book.reference import value_at
+from ..book import (
+    IncomeStatistics,
+    NationalRules,
+    RateBook,
+    income_statistics,
+    national_rules,
+)
+from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS
+from ..book.reference import value_at
 from .columns import encode
 from .memo import by_identity
 from .money import share_of
@@ -166,18 +172,6 @@ class LimitSchedule:
         return {k: getattr(self, k) for k in ("per_person",) + SCHEDULE_KEYS}
 
 
-SCHEDULE_BOUNDS = (
-    ("medical_per_person", "per_person"),
-    ("per_person", "per_accident"),
-    ("third_party_per_person", "per_accident"),
-    ("third_party_property", "per_accident"),
-    ("rescue", "per_accident"),
-    ("medical_aid", "per_accident"),
-    ("appraisal", "per_accident"),
-    ("legal", "per_accident"),
-    ("per_accident", "aggregate"),
-)
-"""(smaller, larger): each limit may not exceed the one it is part of."""
 
 
 class ScheduleColumns(Mapping):

@@ -8,7 +8,6 @@ distinct value rather than once per row.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ProfileError
+from ..book.dates import iso_date
+from ..errors import ProfileError
 
 MISSING = -1
 """Code for a missing categorical value."""
@@ -431,29 +431,6 @@ def _plain_iso(value) -> bool:
     return isinstance(value, str) and len(value) == 10 and value[4] == "-" and \
         value[7] == "-" and value[:4] != "0000" and value.isascii() and \
         (value[:4] + value[5:7] + value[8:]).isdigit()
-
-
-def as_date(value, name: str) -> dt.date | None:
-    """A rating date given as a date, a datetime (its calendar day), a pandas Timestamp or
-    'YYYY-MM-DD' text; None stays None. Anything else is a ProfileError naming ``name``."""
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):  # pandas Timestamps too
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return iso_date(value)
-        except ValueError:
-            pass
-    raise ProfileError(name, f"{value!r} is not a date written YYYY-MM-DD")
-
-
-def iso_date(text: str) -> dt.date:
-    """A date written exactly YYYY-MM-DD (ValueError otherwise, e.g. 20220101, 2022-02-30)."""
-    text = text.strip()
-    if len(text) != 10 or text[4] != "-" or text[7] != "-":
-        raise ValueError(text)
-    return dt.date.fromisoformat(text)
 
 
 @functools.lru_cache(maxsize=4096)
