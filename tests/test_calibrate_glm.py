@@ -14,9 +14,9 @@ from scipy import stats
 
 import rating
 from rating.calibrate.experience import (ExperienceError, claims_with, incurred,
-                                         synthetic_experience, true_relativities,
                                          validate_experience, with_claims)
 from rating.calibrate.glm import (FrequencyGLM, SeverityGLM, compare_severity, fit_severity)
+from rating.synthetic import synthetic_experience, true_relativities
 
 TRUTH = true_relativities()
 # Three times the default frequencies, so that even the rarest rating unit (0.2% of the

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import rating
-from rating import money
+from rating.engine import money
 from rating.engine.columns import OneRow, Problems, date_map, encode, numbers
 from rating.errors import ProfileError
 from rating.engine.lookups import _factors_where, _with_ones, band_step
