@@ -31,6 +31,29 @@ MOVED: dict[str, str] = {
     "rating.worksheet": "rating.engine.worksheet",
 }
 
+MOVED_NAMES: dict[tuple[str, str], str] = {
+    # (old module, name) -> the module that has it now
+    ("rating.calibrate.experience", "synthetic_experience"): "rating.synthetic",
+    ("rating.calibrate.experience", "true_relativities"): "rating.synthetic",
+}
+
+
+def moved_name(module: str, name: str):
+    """A name that left ``module``, from its new home, with a DeprecationWarning: for the old
+    module's ``__getattr__``.
+
+    Raises
+    ------
+    AttributeError
+        For a name that never lived there.
+    """
+    new = MOVED_NAMES.get((module, name))
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.{name} is deprecated; use {new}.{name} (removed in 0.3)",
+                  DeprecationWarning, stacklevel=3)
+    return getattr(importlib.import_module(new), name)
+
 
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds the old names and loads each as its new module."""

@@ -78,6 +78,7 @@ from ..book.fields import ACCIDENT_GRADES, EXPOSURE_FIELDS, WORST_GRADE_LEVELS
 
 # the portfolio generator's date and identifier helpers are reused, not copied
 from ..engine.columns import MISSING, Problems, absent, categories, dates, numbers
+from .._moved import moved_name
 from ..errors import ProfileError
 from ..renewal import HONOUR_LEVELS, STANDARDISATION_GRADES
 
@@ -415,14 +416,4 @@ def claims_with(policy_years: pd.DataFrame, claims: pd.DataFrame,
 
 
 def __getattr__(name: str):
-    # the synthetic generator moved to rating.synthetic in 0.2: kept here for one release
-    if name in ("synthetic_experience", "true_relativities"):
-        import warnings
-
-        from .. import synthetic
-
-        warnings.warn(f"rating.calibrate.experience.{name} is deprecated; use "
-                      f"rating.synthetic.{name} (removed in 0.3)", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(synthetic, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return moved_name(__name__, name)  # the synthetic generator left for rating.synthetic
