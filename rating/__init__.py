@@ -6,13 +6,14 @@ The public API is small and pinned by ``tests/test_api.py``.
 from . import _moved
 from .book import RateBook, books, find_book, load_book
 from .engine.limits import LimitFloor, per_person_floor
-from .errors import BookError, ProfileError, RatingError
+from .errors import BookError, Collected, ProfileError, RatingError
 from .portfolio import rate_portfolio
 from .quote import Quote, Split, quote
 from .renewal import Renewal, renew, renew_portfolio
 
 __all__ = [
     "BookError",
+    "Collected",
     "LimitFloor",
     "ProfileError",
     "Quote",

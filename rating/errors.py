@@ -6,6 +6,15 @@ and what would be valid, so that the command line can print it as one line.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ErrorMode = Literal["raise", "collect"]
+"""What a call does with bad rows: ``raise`` one error naming the first of them, or
+``collect`` them and go on with the rest."""
+
 
 class RatingError(ValueError):
     """Base class for every error the package raises on bad input."""
@@ -54,3 +63,24 @@ class ProfileError(RatingError):
         self.field, self.row, self.reason = field, row, reason
         where = f"row {row!r}: " if row is not None else ""
         super().__init__(f"{where}{field}: {reason}")
+
+
+class Collected(NamedTuple):
+    """What a call with ``errors="collect"`` returns: the rows it could rate, and one line per
+    problem of the others.
+
+    A named pair, so both ``result.rated`` and ``rated, problems = ...`` read it. With
+    ``errors="raise"`` the same calls return the rated frame alone; the mode is fixed by the
+    argument, so each call has one return type (the functions' overloads say which).
+
+    Attributes
+    ----------
+    rated : DataFrame
+        The good rows' results, as the call returns them with ``errors="raise"``.
+    problems : DataFrame
+        One line per bad row and field: ``row`` (the input's label), ``field``, ``reason``
+        (and ``scenario`` for scenario runs).
+    """
+
+    rated: pd.DataFrame
+    problems: pd.DataFrame

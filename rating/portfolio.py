@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from .book.fields import check_known
 from .engine.columns import Days, Encoded, Problems, encode
 from .engine.lookups import Inputs
 from .engine.premium import Rated, rate_frame
-from .errors import ProfileError, RatingError
+from .errors import Collected, ErrorMode, ProfileError, RatingError
 
 RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "commission",
                   "net", "rate_book", "subsector", "exposure", "base_rate", "minimum_premium"]
@@ -22,9 +23,17 @@ RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "co
 (``group_<name>``) and the limit schedule (``limit_<key>``) follow."""
 
 
+@overload
+def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = ...,
+                   date: dt.date | str | None = ..., *, errors: Literal["raise"] = ...,
+                   income: IncomeStatistics | None = ...) -> pd.DataFrame: ...
+@overload
+def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = ...,
+                   date: dt.date | str | None = ..., *, errors: Literal["collect"],
+                   income: IncomeStatistics | None = ...) -> Collected: ...
 def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = None,
-                   date: dt.date | str | None = None, *, errors: str = "raise",
-                   income: IncomeStatistics | None = None):
+                   date: dt.date | str | None = None, *, errors: ErrorMode = "raise",
+                   income: IncomeStatistics | None = None) -> pd.DataFrame | Collected:
     """Rate every row of a portfolio with the same engine as :func:`rating.quote`.
 
     Parameters
@@ -39,15 +48,15 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         Rating date for every row; default each row's ``inception_date``.
     errors : {"raise", "collect"}
         ``raise`` (default): one ProfileError listing the first bad rows. ``collect``: rate the
-        good rows and return ``(result, problems)``, ``problems`` having one line per bad
-        row and field (``row``, ``field``, ``reason``).
+        good rows and return a :class:`rating.Collected` pair ``(rated, problems)``,
+        ``problems`` having one line per bad row and field (``row``, ``field``, ``reason``).
     income : IncomeStatistics, optional
         Urban income figures for the per-person floors; default the shipped statistics
         (``tables/statistics/income.yaml``). Scenarios pass projected figures.
 
     Returns
     -------
-    DataFrame, or (DataFrame, DataFrame) with ``errors="collect"``
+    DataFrame, or Collected with ``errors="collect"``
         Indexed like the input, in its order: premium and split (yuan), the per-person limit
         and its floor, the rate book, and every factor applied.
     """
@@ -81,7 +90,7 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         problems.raise_if_any()
     result = _assemble(frame, parts)
     if errors == "collect":
-        return result, problems.table()
+        return Collected(result, problems.table())
     return result
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ..compliance import within_rules
 from ..engine.calendar import add_months, term_months
 from ..engine.columns import Problems, dates
 from ..engine.lookups import Inputs
-from ..errors import ProfileError, RatingError
+from ..errors import Collected, ErrorMode, ProfileError, RatingError
 from ..portfolio import editions_in_force, rate_portfolio
 from .apply import apply_book, apply_portfolio, apply_statistics
 from .spec import BASELINE, Scenario, check_names
@@ -45,12 +45,26 @@ _ADJUSTED = {"per_person_limit": "limit_raised", "commission_rate": "commission_
 """Profile field a renewal brings within the rules -> the per-policy flag that says so."""
 
 
+@overload
+def rate_scenarios(frame: pd.DataFrame,
+                   scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping,
+                   *, book: RateBook | str | Path | None = ...,
+                   date: dt.date | str | None = ..., income: IncomeStatistics | None = ...,
+                   loss_model: Any = ..., segments: Sequence[str] = ...,
+                   errors: Literal["raise"] = ...) -> pd.DataFrame: ...
+@overload
+def rate_scenarios(frame: pd.DataFrame,
+                   scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping,
+                   *, book: RateBook | str | Path | None = ...,
+                   date: dt.date | str | None = ..., income: IncomeStatistics | None = ...,
+                   loss_model: Any = ..., segments: Sequence[str] = ...,
+                   errors: Literal["collect"]) -> Collected: ...
 def rate_scenarios(frame: pd.DataFrame,
                    scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping,
                    *, book: RateBook | str | Path | None = None,
                    date: dt.date | str | None = None, income: IncomeStatistics | None = None,
                    loss_model: Any = None, segments: Sequence[str] = (),
-                   errors: str = "raise"):
+                   errors: ErrorMode = "raise") -> pd.DataFrame | Collected:
     """Rate a portfolio under the baseline and each scenario: one row per policy and scenario.
 
     Parameters
@@ -78,12 +92,13 @@ def rate_scenarios(frame: pd.DataFrame,
     errors : {"raise", "collect"}
         ``raise``: the first scenario (or the baseline) with bad rows raises one error naming
         them. ``collect``: rows bad in any run are left out of every run, so all scenarios
-        compare the same policies, and ``(policies, problems)`` is returned, ``problems``
+        compare the same policies, and a :class:`rating.Collected` pair ``(rated,
+        problems)`` is returned, ``problems``
         having ``scenario``, ``row``, ``field`` and ``reason``.
 
     Returns
     -------
-    DataFrame, or (DataFrame, DataFrame) with ``errors="collect"``
+    DataFrame, or Collected with ``errors="collect"``
         ``POLICY_COLUMNS``: money in yuan; ``premium_change_pct`` is premium / baseline
         premium - 1. A renewal must meet the rules of its rating date and book, so a stated
         per-person limit below the floor is raised to it (``limit_raised``), a commission
@@ -129,7 +144,7 @@ def rate_scenarios(frame: pd.DataFrame,
     tables = [run.problems.table().assign(scenario=run.name) for run in runs]
     problems = pd.concat(tables, ignore_index=True)[["scenario", "row", "field", "reason"]]
     problems["scenario"] = pd.Categorical(problems["scenario"], names)
-    return policies, problems
+    return Collected(policies, problems)
 
 
 @dataclass(frozen=True)

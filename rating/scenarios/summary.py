@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import RatingError
+from ..errors import Collected, RatingError
 from .run import rate_scenarios
 from .spec import Scenario
 
@@ -88,7 +88,7 @@ def summarise(policies: pd.DataFrame, by: Sequence[str] = ("sector",)) -> pd.Dat
 
 def run_scenarios(frame: pd.DataFrame,
                   scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping, *,
-                  by: Sequence[str] = ("sector",), **options) -> pd.DataFrame:
+                  by: Sequence[str] = ("sector",), **options) -> pd.DataFrame | Collected:
     """Rate a portfolio under each scenario and summarise: :func:`summarise` of
     :func:`rate_scenarios` (``options`` go to :func:`rate_scenarios`; the ``by`` columns
     are carried as segments).
@@ -97,10 +97,10 @@ def run_scenarios(frame: pd.DataFrame,
     -------
     DataFrame
         One row per scenario (``baseline`` first) and segment; see :func:`summarise`. With
-        ``errors="collect"``: ``(summary, problems)``.
+        ``errors="collect"``: a :class:`rating.Collected` pair ``(summary, problems)``.
     """
     options["segments"] = [*options.get("segments", ()), *by]
     result = rate_scenarios(frame, scenarios, **options)
-    if isinstance(result, tuple):
-        return summarise(result[0], by), result[1]
+    if isinstance(result, Collected):
+        return Collected(summarise(result.rated, by), result.problems)
     return summarise(result, by)
