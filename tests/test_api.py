@@ -40,7 +40,8 @@ def test_collect_mode_returns_one_named_result_type():
     import pytest
 
     good = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals",
-            "subsector": "production", "headcount": 120, "inception_date": "2024-07-01"}
+            "subsector": "production", "headcount": 120, "inception_date": "2024-07-01",
+            "scale": "small", "product": "toxic"}
     frame = pd.DataFrame([good, {**good, "headcount": -5}], index=["a", "b"])
     result = rating.rate_portfolio(frame, errors="collect")
     assert isinstance(result, rating.Collected)
