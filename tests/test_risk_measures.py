@@ -1,12 +1,15 @@
 """Risk measures of an aggregate distribution (rating.risk.aggregate): value at risk, TVaR
 (Acerbi–Tasche) and CTE (E[S | S > VaR], as R's actuar computes it), against values worked by
 hand in each test's docstring; the tail tolerance that lets a Panjer run at tol = 1e-6 serve
-the usual levels; the deprecated ``var`` alias."""
+the usual levels; the deprecated ``var`` alias. Increased-limit factors with a flat ALAE per
+claim (rating.risk.limits), worked by hand too."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from rating.risk.aggregate import AggregateDistribution, Binomial, Poisson, panjer
+from rating.risk.limits import increased_limits
 
 # S = 0, 10, 20, 50 with probabilities .5, .3, .15, .05: F = .5, .8, .95, 1.
 HAND = AggregateDistribution([0, 10, 20, 50], [0.5, 0.3, 0.15, 0.05], "hand")
@@ -91,3 +94,30 @@ def test_var_is_a_deprecated_alias_of_value_at_risk():
         assert HAND.var(0.9) == HAND.value_at_risk(0.9) == 20
     with pytest.warns(DeprecationWarning):
         np.testing.assert_array_equal(HAND.var([0.6, 0.95]), [10, 20])
+
+
+# --- increased limits with ALAE ---------------------------------------------------------------
+
+
+def test_increased_limits_with_a_flat_alae_per_claim_by_hand():
+    """X uniform on [0, 1000] yuan: S(x) = 1 − x/1000, LEV(u) = ∫_0^u S = u − u²/2000 for
+    u ≤ 1000. LEV(200) = 200 − 20 = 180, LEV(500) = 500 − 125 = 375, LEV(1000) = 500.
+    Base 500, ALAE 50 yuan per claim, ILF(u) = (LEV(u) + 50)/(LEV(500) + 50):
+    ILF(200) = 230/425 = 46/85, ILF(500) = 1, ILF(1000) = 550/425 = 22/17.
+    Without ALAE: 180/375 = 0.48, 1, 500/375 = 4/3 — the expense pulls both towards 1."""
+    dist = stats.uniform(0, 1000)
+    curve = increased_limits(dist, [1000, 200, 500], base=500, alae=50)
+    assert curve["limit"].tolist() == [200, 500, 1000]
+    np.testing.assert_allclose(curve["lev"], [180, 375, 500], rtol=1e-10)
+    np.testing.assert_allclose(curve["ilf"], [46 / 85, 1, 22 / 17], rtol=1e-10)
+    bare = increased_limits(dist, [200, 500, 1000], base=500)
+    np.testing.assert_allclose(bare["ilf"], [0.48, 1, 4 / 3], rtol=1e-10)
+    np.testing.assert_allclose(bare["lev"], curve["lev"], rtol=0)
+    np.testing.assert_allclose(increased_limits(dist, [200, 500, 1000], base=500,
+                                                alae=0)["ilf"], bare["ilf"], rtol=0)
+
+
+@pytest.mark.parametrize("alae", [-1.0, float("nan"), float("inf")])
+def test_increased_limits_refuses_a_bad_alae(alae):
+    with pytest.raises(ValueError, match="alae must be a finite amount >= 0"):
+        increased_limits(stats.uniform(0, 1000), [200], base=500, alae=alae)

@@ -346,13 +346,13 @@ class BuhlmannStraub(_Credibility):
         xbar_i = np.bincount(codes, weights=m_ij * x_ij, minlength=r) / m_i
         dof = int((n_i - 1).sum())
         if dof == 0:
-            raise ProfileError(col["period"], "every risk has a single period; the within-risk "
-                               "variance needs at least one risk observed in two or more "
+            raise ProfileError(col["period"], "every risk has a single period; the within-"
+                               "risk variance needs at least one risk observed in two or more "
                                "periods")
         if r < 2 and mu is None:
-            raise ProfileError(col["group"], f"only one risk ({show_value(groups[0])}); the between-"
-                               "risk variance needs at least two (give mu= to credibility-"
-                               "weight a single risk against a known mean)")
+            raise ProfileError(col["group"], f"only one risk ({show_value(groups[0])}); the "
+                               "between-risk variance needs at least two (give mu= to "
+                               "credibility-weight a single risk against a known mean)")
         within_ss = float(m_ij @ (x_ij - xbar_i[codes]) ** 2)
         fitted = _structure(m_i, xbar_i, within_ss, dof, mu)
         index = pd.Index(groups, name=col["group"])
