@@ -2,6 +2,7 @@
 from the constructor, scikit-learn's ``clone``, ``NotFittedError`` before ``fit``,
 configuration errors at ``fit``, and the deprecated fit keywords of ``BuhlmannStraub``."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -145,6 +146,14 @@ def test_fit_returns_self_and_clone_refits_the_same():
     assert not hasattr(again, "premium_")
     assert again.fit(HAND) is again
     pd.testing.assert_frame_equal(again.summary(), fit.summary())
+
+
+def test_pickle_round_trip_fitted_and_not():
+    """The attribute hook that raises NotFittedError leaves copying and pickling alone."""
+    fresh = pickle.loads(pickle.dumps(BuhlmannStraub(**COLUMNS)))
+    assert fresh.get_params() == BuhlmannStraub(**COLUMNS).get_params()
+    fit = BuhlmannStraub(**COLUMNS).fit(HAND)
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(fit)).summary(), fit.summary())
 
 
 def test_glms_clone_and_refit():
