@@ -175,10 +175,10 @@ def test_simulation_within_sampling_error():
     lattice = panjer(Poisson(lam), discretise(sev, 2_000, limit=cap, method="moment"))
     assert lattice.mean() == pytest.approx(exact, rel=1e-9)
     p, h = 0.95, lattice.h
-    q = lattice.var(p)
+    q = lattice.value_at_risk(p)
     density = lattice.pmf[int(q / h) - 10:int(q / h) + 11].sum() / (21 * h)
     se_q = math.sqrt(p * (1 - p) / size) / density
-    assert abs(sim.var(p) - q) < 4 * se_q
+    assert abs(sim.value_at_risk(p) - q) < 4 * se_q
 
 
 def test_per_person_and_per_accident_limits():
@@ -214,7 +214,7 @@ def test_var_tvar_by_hand():
     F(20) − .9 = .05 of it."""
     d = AggregateDistribution([0, 10, 20, 50], [0.5, 0.3, 0.15, 0.05], "hand")
     assert d.mean() == pytest.approx(8.5)
-    np.testing.assert_allclose(d.var([0.5, 0.9, 0.95, 0.99]), [0, 20, 20, 50])
+    np.testing.assert_allclose(d.value_at_risk([0.5, 0.9, 0.95, 0.99]), [0, 20, 20, 50])
     assert d.tvar(0.9) == pytest.approx(35)
     assert d.tvar(0.95) == pytest.approx(50)
     assert d.tvar(0.5) == pytest.approx(17)
@@ -222,7 +222,7 @@ def test_var_tvar_by_hand():
     table = d.summary([0.9, 0.95])
     assert list(table["var"]) == [20, 20] and table["tvar"].tolist() == pytest.approx([35, 50])
     with pytest.raises(ValueError):
-        d.var(1.0)
+        d.value_at_risk(1.0)
 
 
 def test_tvar_refuses_a_lattice_that_misses_the_tail():
@@ -231,7 +231,7 @@ def test_tvar_refuses_a_lattice_that_misses_the_tail():
     short = panjer(Poisson(2.0), F123, 8)
     assert short.tail > 0.01
     with pytest.raises(ValueError, match="beyond"):
-        short.var(0.999)
+        short.value_at_risk(0.999)
     with pytest.raises(ValueError, match="beyond the lattice"):
         short.tvar(0.9)
 

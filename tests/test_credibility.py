@@ -93,8 +93,8 @@ def test_hachemeister_buhlmann_straub_matches_actuar():
     The balance property follows from the credibility-weighted collective premium:
     Σ m_i P_i = Σ m_i X̄_i = Σ_ij m_ij X_ij (total claim cost).
     """
-    fit = BuhlmannStraub().fit(long_frame(HACHEMEISTER_RATIO, HACHEMEISTER_WEIGHT),
-                               **LONG_ARGS)
+    fit = BuhlmannStraub(**LONG_ARGS).fit(long_frame(HACHEMEISTER_RATIO,
+                                                     HACHEMEISTER_WEIGHT))
     # as printed in the vignette
     assert round(fit.mean_) == 1684
     assert round(fit.vhm_) == 89639
@@ -210,7 +210,7 @@ def test_buhlmann_straub_unequal_exposures_by_hand():
     Balance: 5·449/145 + 9·147/29 + 7·215/29 = (449 + 1323 + 1505)/29 = 3277/29 = 113
     = the total loss Σ m_ij X_ij = 5 + 45 + 63.
     """
-    fit = BuhlmannStraub().fit(HAND, **HAND_ARGS)
+    fit = BuhlmannStraub(**HAND_ARGS).fit(HAND)
     assert fit.epv_ == pytest.approx(40.0, rel=1e-14)
     assert fit.vhm_ == pytest.approx(8.0, rel=1e-14)
     assert fit.k_ == pytest.approx(5.0, rel=1e-14)
@@ -239,7 +239,7 @@ def test_buhlmann_straub_known_mu_by_hand():
     P_C = 77/197 · 9 + 120/197 · 6 = 1413/197
     Each premium lies between the sector's own mean and μ = 6.
     """
-    fit = BuhlmannStraub(mu=6).fit(HAND, **HAND_ARGS)
+    fit = BuhlmannStraub(mu=6, **HAND_ARGS).fit(HAND)
     assert fit.mean_ == 6.0
     assert fit.epv_ == pytest.approx(40.0, rel=1e-14)
     assert fit.vhm_ == pytest.approx(float(F(11, 3)), rel=1e-14)
@@ -262,7 +262,7 @@ def test_single_risk_with_known_mu_by_hand():
     """
     one = pd.DataFrame({"sector": ["A", "A"], "year": [1, 2], "exposure": [2.0, 2.0],
                         "loss_ratio": [4.0, 8.0]})
-    fit = BuhlmannStraub(mu=2).fit(one, **HAND_ARGS)
+    fit = BuhlmannStraub(mu=2, **HAND_ARGS).fit(one)
     assert (fit.epv_, fit.vhm_) == (16.0, 12.0)
     assert fit.z_.tolist() == [0.75] and fit.premium_.tolist() == [5.0]
     row = BuhlmannCredibility(mu=2).fit(np.array([[4.0, 8.0]]))
@@ -296,7 +296,7 @@ def test_negative_vhm_is_truncated_buhlmann_straub():
     """
     data = pd.DataFrame({"sector": ["A", "A", "B", "B"], "year": [1, 2, 1, 2],
                          "exposure": [1.0, 1.0, 2.0, 2.0], "loss_ratio": [0.0, 10.0, 4.0, 8.0]})
-    fit = BuhlmannStraub().fit(data, **HAND_ARGS)
+    fit = BuhlmannStraub(**HAND_ARGS).fit(data)
     assert fit.a_truncated_ and fit.vhm_ == 0.0 and fit.k_ == np.inf
     assert fit.epv_ == 33.0
     assert fit.z_.tolist() == [0.0, 0.0]
@@ -313,8 +313,8 @@ def test_equal_exposures_reduce_to_buhlmann(weight):
     """With every m_ij = w the Bühlmann–Straub estimators are Bühlmann's: v̂ scales by w, â is
     unchanged, so k scales by w and Z_i = n w / (n w + k w) = n/(n + k); μ̂ is the plain mean
     (all Z equal). Checked on the Hachemeister ratios."""
-    bs = BuhlmannStraub().fit(
-        long_frame(HACHEMEISTER_RATIO, np.full(HACHEMEISTER_RATIO.shape, weight)), **LONG_ARGS)
+    bs = BuhlmannStraub(**LONG_ARGS).fit(
+        long_frame(HACHEMEISTER_RATIO, np.full(HACHEMEISTER_RATIO.shape, weight)))
     b = BuhlmannCredibility().fit(HACHEMEISTER_RATIO)
     assert bs.epv_ == pytest.approx(weight * b.epv_, rel=1e-12)
     assert bs.vhm_ == pytest.approx(b.vhm_, rel=1e-12)
@@ -326,9 +326,9 @@ def test_equal_exposures_reduce_to_buhlmann(weight):
 def test_loss_or_loss_ratio_give_the_same_fit():
     """``loss=`` (total yuan) divided by exposure is the loss ratio."""
     data = HAND.assign(loss=HAND["loss_ratio"] * HAND["exposure"])
-    by_ratio = BuhlmannStraub().fit(HAND, **HAND_ARGS)
-    by_loss = BuhlmannStraub().fit(data, group="sector", period="year", exposure="exposure",
-                                   loss="loss")
+    by_ratio = BuhlmannStraub(**HAND_ARGS).fit(HAND)
+    by_loss = BuhlmannStraub(group="sector", period="year", exposure="exposure",
+                             loss="loss").fit(data)
     pd.testing.assert_frame_equal(by_loss.summary(), by_ratio.summary())
     assert (by_loss.epv_, by_loss.vhm_, by_loss.mean_) == pytest.approx(
         (by_ratio.epv_, by_ratio.vhm_, by_ratio.mean_), rel=1e-14)
@@ -338,8 +338,8 @@ def test_row_order_does_not_matter():
     """Shuffling the long table's rows changes nothing: risks come out sorted by label."""
     data = long_frame(HACHEMEISTER_RATIO, HACHEMEISTER_WEIGHT)
     shuffled = data.sample(frac=1.0, random_state=3)
-    a = BuhlmannStraub().fit(data, **LONG_ARGS).summary()
-    b = BuhlmannStraub().fit(shuffled, **LONG_ARGS).summary()
+    a = BuhlmannStraub(**LONG_ARGS).fit(data).summary()
+    b = BuhlmannStraub(**LONG_ARGS).fit(shuffled).summary()
     pd.testing.assert_frame_equal(a, b, rtol=1e-13)
 
 
@@ -349,7 +349,7 @@ def test_single_period_risk_gets_credibility_but_adds_no_process_variance():
     Z_D = m_D / (m_D + k)."""
     extra = pd.DataFrame({"sector": ["D"], "year": [2023], "exposure": [2.0],
                           "loss_ratio": [4.0]})
-    fit = BuhlmannStraub().fit(pd.concat([HAND, extra], ignore_index=True), **HAND_ARGS)
+    fit = BuhlmannStraub(**HAND_ARGS).fit(pd.concat([HAND, extra], ignore_index=True))
     assert fit.epv_ == pytest.approx(40.0, rel=1e-14)
     assert fit.n_periods_["D"] == 1
     assert fit.z_["D"] == pytest.approx(2 / (2 + fit.k_), rel=1e-14)
@@ -378,7 +378,7 @@ def test_properties(data, mu):
     """Z in [0, 1] and increasing with exposure; each premium between the risk's own mean and
     the collective mean (P - μ = Z (X̄ - μ)); with μ estimated the premiums balance:
     Σ m_i P_i = Σ m_ij X_ij (m_i (1 - Z_i) = k Z_i makes Σ m_i (1 - Z_i) μ̂ = k Σ Z_i X̄_i)."""
-    fit = BuhlmannStraub(mu=mu).fit(data, **HAND_ARGS)
+    fit = BuhlmannStraub(mu=mu, **HAND_ARGS).fit(data)
     z, m = fit.z_.to_numpy(), fit.exposure_.to_numpy()
     assert np.all((z >= 0) & (z <= 1))
     assert np.all(np.diff(z[np.argsort(m, kind="stable")]) >= -1e-12)
@@ -398,6 +398,7 @@ def test_properties(data, mu):
 # --- the estimator protocol ----------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the fit keywords of old
 def test_fit_returns_self_and_public_attributes_are_pinned():
     b = BuhlmannCredibility()
     assert public_attributes(b) == []
@@ -443,7 +444,7 @@ def field_of(excinfo) -> str:
 ])
 def test_bad_long_data_names_the_column(change, field, message):
     with pytest.raises(ProfileError, match=message) as excinfo:
-        BuhlmannStraub().fit(change(HAND), **HAND_ARGS)
+        BuhlmannStraub(**HAND_ARGS).fit(change(HAND))
     assert field_of(excinfo) == field
     assert isinstance(excinfo.value, ValueError)
 
@@ -451,10 +452,11 @@ def test_bad_long_data_names_the_column(change, field, message):
 def test_bad_value_names_the_row():
     data = HAND.assign(exposure=[1.0, 4, 3, 3, 3, -3, 1, 3])
     with pytest.raises(ProfileError) as excinfo:
-        BuhlmannStraub().fit(data, **HAND_ARGS)
+        BuhlmannStraub(**HAND_ARGS).fit(data)
     assert (excinfo.value.field, excinfo.value.row) == ("exposure", 5)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the fit keywords of old
 def test_loss_and_loss_ratio_are_exclusive():
     with pytest.raises(TypeError, match="exactly one"):
         BuhlmannStraub().fit(HAND, group="sector", period="year", exposure="exposure")
@@ -481,5 +483,5 @@ def test_bad_wide_data_names_the_column(losses, field, message):
 
 def test_bad_mu():
     with pytest.raises(ProfileError, match="finite") as excinfo:
-        BuhlmannStraub(mu=float("nan")).fit(HAND, **HAND_ARGS)
+        BuhlmannStraub(mu=float("nan"), **HAND_ARGS).fit(HAND)
     assert field_of(excinfo) == "mu"

@@ -56,6 +56,7 @@ times exposure (the process variance of one unit of exposure); ``k_`` in exposur
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -63,10 +64,9 @@ import pandas as pd
 
 from ..engine.columns import Problems, absent, numbers, show_value
 from ..errors import ProfileError
+from .base import Estimator, NotFittedError
 
-
-class NotFittedError(ValueError, AttributeError):
-    """A fitted value was asked of an estimator before ``fit`` (as in scikit-learn)."""
+__all__ = ["BuhlmannCredibility", "BuhlmannStraub", "NotFittedError"]
 
 
 def _structure(m_i: np.ndarray, xbar_i: np.ndarray, within_ss: float, dof: int,
@@ -101,21 +101,13 @@ def _structure(m_i: np.ndarray, xbar_i: np.ndarray, within_ss: float, dof: int,
             "z": z, "premium": premium}
 
 
-class _Credibility:
-    """Shared behaviour: the ``mu`` parameter, the fitted check and ``repr``."""
+class _Credibility(Estimator):
+    """Shared behaviour: the ``mu`` parameter and the learned values' bookkeeping."""
 
-    mu: float | None
+    _fitted = "premium_"
 
-    def __init__(self, *, mu: float | None = None):
+    def __init__(self, mu: float | None = None):
         self.mu = mu
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(mu={self.mu!r})"
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "premium_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(...) "
-                                 "first")
 
     def _check_mu(self) -> float | None:
         if self.mu is None:
@@ -232,6 +224,18 @@ class BuhlmannStraub(_Credibility):
     mu : float, optional
         Known collective mean (>= 0), in the unit of ``X`` (loss per unit of exposure, or loss
         ratio). By default the credibility-weighted mean μ̂ = Σ Z_i X̄_i / Σ Z_i is estimated.
+    group : str
+        Column naming the risk (sector, enterprise).
+    period : str
+        Column naming the period (year); each (group, period) pair must occur once.
+    exposure : str
+        Column of exposure weights m_ij > 0 (e.g. employee-years, or earned premium when ``X``
+        is a loss ratio).
+    loss_ratio : str, optional
+        Column of the observed averages X_ij >= 0 per unit of exposure. Give this or ``loss``,
+        not both.
+    loss : str, optional
+        Column of total losses >= 0 (yuan); then X_ij = loss / exposure.
 
     Attributes
     ----------
@@ -265,32 +269,37 @@ class BuhlmannStraub(_Credibility):
     ...                      "year": [1, 2, 1, 2, 3, 1, 2, 3],
     ...                      "exposure": [1, 4, 3, 3, 3, 3, 1, 3],
     ...                      "loss_ratio": [5, 0, 3, 1, 11, 10, 6, 9]})
-    >>> fit = BuhlmannStraub().fit(data, group="sector", period="year",
-    ...                            loss_ratio="loss_ratio", exposure="exposure")
+    >>> fit = BuhlmannStraub(group="sector", period="year", exposure="exposure",
+    ...                      loss_ratio="loss_ratio").fit(data)
     >>> round(fit.epv_, 9), round(fit.vhm_, 9), round(fit.k_, 9), fit.z_.round(4).tolist()
     (40.0, 8.0, 5.0, [0.5, 0.6429, 0.5833])
     """
 
-    def fit(self, data: pd.DataFrame, *, group: str, period: str, exposure: str,
+    def __init__(self, mu: float | None = None, *, group: str | None = None,
+                 period: str | None = None, exposure: str | None = None,
+                 loss_ratio: str | None = None, loss: str | None = None):
+        super().__init__(mu)
+        self.group = group
+        self.period = period
+        self.exposure = exposure
+        self.loss_ratio = loss_ratio
+        self.loss = loss
+
+    def fit(self, data: pd.DataFrame, y: None = None, *, group: str | None = None,
+            period: str | None = None, exposure: str | None = None,
             loss_ratio: str | None = None, loss: str | None = None) -> BuhlmannStraub:
         """Estimate the structural parameters and each risk's credibility premium.
 
         Parameters
         ----------
         data : DataFrame
-            Long table, one row per risk and period.
-        group : str
-            Column naming the risk (sector, enterprise).
-        period : str
-            Column naming the period (year); each (group, period) pair must occur once.
-        exposure : str
-            Column of exposure weights m_ij > 0 (e.g. employee-years, or earned premium when
-            ``X`` is a loss ratio).
-        loss_ratio : str, optional
-            Column of the observed averages X_ij >= 0 per unit of exposure. Give this or
-            ``loss``, not both.
-        loss : str, optional
-            Column of total losses >= 0 (yuan); then X_ij = loss / exposure.
+            Long table, one row per risk and period, with the constructor's columns.
+        y : None
+            Ignored; for scikit-learn's interface.
+        group, period, exposure, loss_ratio, loss : str, optional
+            Deprecated: give the column names to the constructor. For one release they are
+            still accepted here, each replacing the constructor's value for this fit, with a
+            ``DeprecationWarning``.
 
         Returns
         -------
@@ -298,37 +307,55 @@ class BuhlmannStraub(_Credibility):
 
         Raises
         ------
-        TypeError
-            Unless exactly one of ``loss_ratio`` and ``loss`` is given.
+        ValueError
+            Unless ``group``, ``period``, ``exposure`` and exactly one of ``loss_ratio`` and
+            ``loss`` are set. (With the deprecated fit keywords, a ``TypeError``, as before.)
         ProfileError
             Naming the column (and the first bad row) for a missing column or value, a value
             that is not a number >= 0, exposure that is not positive, a repeated
             (group, period); for too little data: no risk with two periods (``period``), or a
-            single risk without ``mu`` (``group``).
+            single risk without ``mu`` (``group``); ``mu`` not a finite number >= 0.
         """
-        if (loss_ratio is None) == (loss is None):
-            raise TypeError("give exactly one of loss_ratio= (a column of losses per unit of "
-                            "exposure) and loss= (a column of total losses)")
+        given = {"group": group, "period": period, "exposure": exposure,
+                 "loss_ratio": loss_ratio, "loss": loss}
+        deprecated = any(v is not None for v in given.values())
+        if deprecated:
+            warnings.warn("BuhlmannStraub.fit(group=..., period=..., exposure=..., "
+                          "loss_ratio=... or loss=...) is deprecated and will be removed in "
+                          "the next release; give the column names to the constructor: "
+                          "BuhlmannStraub(group=..., period=..., exposure=..., "
+                          "loss_ratio=...).fit(data)", DeprecationWarning, stacklevel=2)
+        col = {name: getattr(self, name) if value is None else value
+               for name, value in given.items()}
+        if (col["loss_ratio"] is None) == (col["loss"] is None):
+            error = TypeError if deprecated else ValueError
+            raise error("give exactly one of loss_ratio= (a column of losses per unit of "
+                        "exposure) and loss= (a column of total losses)")
+        missing = [name for name in ("group", "period", "exposure") if col[name] is None]
+        if missing:
+            raise ValueError("BuhlmannStraub needs the column names " + ", ".join(
+                f"{name}=" for name in missing) + " (constructor parameters)")
         mu = self._check_mu()
-        value_col = loss_ratio if loss_ratio is not None else loss
-        codes, groups, m_ij, x_ij = _long_values(data, group, period, exposure, value_col,
-                                                 is_total=loss is not None)
+        is_total = col["loss"] is not None
+        codes, groups, m_ij, x_ij = _long_values(
+            data, col["group"], col["period"], col["exposure"],
+            col["loss"] if is_total else col["loss_ratio"], is_total=is_total)
         r = len(groups)
         m_i = np.bincount(codes, weights=m_ij, minlength=r)
         n_i = np.bincount(codes, minlength=r)
         xbar_i = np.bincount(codes, weights=m_ij * x_ij, minlength=r) / m_i
         dof = int((n_i - 1).sum())
         if dof == 0:
-            raise ProfileError(period, "every risk has a single period; the within-risk "
-                               "variance needs at least one risk observed in two or more "
+            raise ProfileError(col["period"], "every risk has a single period; the within-"
+                               "risk variance needs at least one risk observed in two or more "
                                "periods")
         if r < 2 and mu is None:
-            raise ProfileError(group, f"only one risk ({show_value(groups[0])}); the between-"
-                               "risk variance needs at least two (give mu= to credibility-"
-                               "weight a single risk against a known mean)")
+            raise ProfileError(col["group"], f"only one risk ({show_value(groups[0])}); the "
+                               "between-risk variance needs at least two (give mu= to "
+                               "credibility-weight a single risk against a known mean)")
         within_ss = float(m_ij @ (x_ij - xbar_i[codes]) ** 2)
         fitted = _structure(m_i, xbar_i, within_ss, dof, mu)
-        index = pd.Index(groups, name=group)
+        index = pd.Index(groups, name=col["group"])
         self.exposure_ = pd.Series(m_i, index=index, name="exposure")
         self.n_periods_ = pd.Series(n_i, index=index, name="n_periods")
         self.risk_mean_ = pd.Series(xbar_i, index=index, name="mean")

@@ -43,6 +43,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from ..engine.columns import Problems, _level_key, categories, numbers
 from ..errors import ProfileError
+from .base import Estimator
 
 __all__ = ["FrequencyGLM", "SeverityFit", "SeverityGLM", "compare_severity", "fit_severity"]
 
@@ -162,8 +163,10 @@ def _check_rank(X: np.ndarray, terms: list[str]) -> None:
 # --- the models ---------------------------------------------------------------------------
 
 
-class _CellGLM:
+class _CellGLM(Estimator):
     """Shared machinery of the cell GLMs (not public)."""
+
+    _fitted = "cells_"
 
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, scale: float | str | None = None, alpha: float = 0.05,
@@ -305,8 +308,7 @@ class _CellGLM:
 
     # -- prediction
     def _linear(self, data: pd.DataFrame) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        self._check_fitted()
         _required(data, self.factors_, "predict")
         problems = Problems(data.index)
         eta = np.full(len(data), self.intercept_)
@@ -325,8 +327,7 @@ class _CellGLM:
         ``lower``, ``upper`` (``1 - alpha`` confidence interval), ``base``. The intercept
         row's relativity is :attr:`base_value_` (the value at every base level).
         """
-        if not hasattr(self, "coef_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        self._check_fitted()
         rel = self.relativities_
         coef = np.concatenate(self._coef_by_level)
         se = rel["std_error"].to_numpy()

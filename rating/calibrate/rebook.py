@@ -290,8 +290,8 @@ def _base_rates(document: dict, base: RateBook, data: pd.DataFrame, loads: Loads
     if by_unit["rating_unit"].nunique() < 2:
         raise RatingError("experience covers fewer than two rating units; credibility needs "
                           "at least two")
-    cred = BuhlmannStraub().fit(by_unit, group="rating_unit", period="year",
-                                exposure="earned_premium", loss="incurred")
+    cred = BuhlmannStraub(group="rating_unit", period="year", exposure="earned_premium",
+                          loss="incurred").fit(by_unit)
     change = (cred.premium_ + config.loads.fixed_expense_ratio) / (1 - loads.proportional)
     out = []
     for unit, factor in change.items():

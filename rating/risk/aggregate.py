@@ -21,13 +21,14 @@ has several victims, each capped at the per-person limit and the accident's tota
 the per-accident limit, :func:`accident_severity` builds the accident's severity on the lattice
 from the per-person one; it then feeds :func:`panjer` or :func:`fft_aggregate` like any other.
 
-Results are :class:`AggregateDistribution` objects with the mean, variance, value at risk and
-tail value at risk.
+Results are :class:`AggregateDistribution` objects with the mean, variance, value at risk,
+tail value at risk and conditional tail expectation.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -471,8 +472,12 @@ class AggregateDistribution:
     """``F(x) ≥ p`` is tested as ``F(x) ≥ p − P_TOL``, so that a level written in decimals
     (0.95) is reached by a cdf that sums to it up to floating-point round-off."""
 
-    TAIL_TOL = 1e-6
-    """:meth:`tvar` refuses when the mass beyond the lattice exceeds ``TAIL_TOL·(1 − p)``."""
+    TAIL_TOL = 1e-3
+    """:meth:`tvar` and :meth:`cte` refuse when the probability beyond the last support point
+    (:attr:`tail`) exceeds ``TAIL_TOL·(1 − p)``: the lattice must hold all but 0.1% of the
+    probability above the level. A :func:`panjer` or :func:`fft_aggregate` run at
+    ``tol=1e-6`` leaves at most 1e-6 off the lattice, so it qualifies at every
+    ``p ≤ 0.999``; the default ``tol=1e-12`` up to ``p = 1 − 1e-9``."""
 
     def __post_init__(self):
         x = np.array(self.x, dtype=float)
@@ -528,17 +533,37 @@ class AggregateDistribution:
                              f"{self.cdf[-1]:.12g}); use more lattice points")
         return i
 
-    def var(self, p: float | Iterable[float]) -> float | np.ndarray:
-        """Value at risk: the smallest support point ``x`` with ``F(x) ≥ p``, yuan.
+    def value_at_risk(self, p: float | Iterable[float]) -> float | np.ndarray:
+        """Value at risk ``VaR_p = min{x : F(x) ≥ p}``, the smallest support point whose cdf
+        reaches the level, yuan (actuar's ``VaR``; Loss Models 4th ed., §3.5.3).
 
         Parameters
         ----------
         p : float or array_like
             Levels in (0, 1), e.g. 0.995.
+
+        Returns
+        -------
+        float or ndarray
+            Yuan, the shape of ``p``.
+
+        Raises
+        ------
+        ValueError
+            For a level outside (0, 1), or beyond the last support point (a lattice too
+            short for it).
         """
         pa = np.asarray(p, dtype=float)
         out = self.x[self._index(pa.ravel())].reshape(pa.shape)
         return float(out) if out.ndim == 0 else out
+
+    def var(self, p: float | Iterable[float]) -> float | np.ndarray:
+        """Deprecated alias of :meth:`value_at_risk` (numpy and pandas use ``var`` for the
+        variance, which is :meth:`variance` here); removed in the next release."""
+        warnings.warn("AggregateDistribution.var(p) is the value at risk, not the variance; "
+                      "it is renamed value_at_risk(p) and the alias will be removed in the "
+                      "next release", DeprecationWarning, stacklevel=2)
+        return self.value_at_risk(p)
 
     def tvar(self, p: float | Iterable[float]) -> float | np.ndarray:
         """Tail value at risk at level ``p``, yuan, in the Acerbi–Tasche form::
@@ -552,39 +577,93 @@ class AggregateDistribution:
         atom at ``VaR_p`` counts only for the part ``F(VaR_p) − p`` above the level, which
         keeps the measure coherent and continuous in ``p`` (plain ``E[S | S ≥ VaR_p]`` is
         neither). Loss Models 4th ed. §3.5 defines TVaR the same way through the quantile
-        integral.
+        integral. It differs from :meth:`cte` when ``VaR_p`` is an atom with
+        ``F(VaR_p) > p``, as on a lattice; then ``VaR_p ≤ TVaR_p < CTE_p``.
 
         Parameters
         ----------
         p : float or array_like
             Levels in (0, 1).
 
+        Returns
+        -------
+        float or ndarray
+            Yuan, the shape of ``p``.
+
         Raises
         ------
         ValueError
-            When the mass beyond the lattice (:attr:`tail`) is not negligible against
-            ``1 − p`` (``TAIL_TOL``): the tail expectation would be understated.
+            As :meth:`value_at_risk`, and when the mass beyond the lattice (:attr:`tail`) is
+            not negligible against ``1 − p`` (:attr:`TAIL_TOL`): the tail expectation would be
+            understated.
         """
-        pa = np.asarray(p, dtype=float)
-        flat = pa.ravel()
-        i = self._index(flat)
-        if np.any(self.tail > self.TAIL_TOL * (1 - flat)):
-            raise ValueError(f"{self.tail:.3g} of the probability lies beyond the lattice; "
-                             "use more lattice points for this level")
-        v = self.x[i]
-        # sums over the points above VaR, accumulated from the top so the far tail is not
-        # lost in the round-off of a cumulative sum that is already close to 1
-        above_mass = np.append(np.cumsum(self.pmf[::-1])[::-1], 0.0)[i + 1]
-        above_first = np.append(np.cumsum((self.x * self.pmf)[::-1])[::-1], 0.0)[i + 1]
+        pa, flat, v, above_mass, above_first = self._above(p)
         excess = above_first - v * above_mass
         out = (v + excess / (1 - flat)).reshape(pa.shape)
         return float(out) if out.ndim == 0 else out
 
+    def cte(self, p: float | Iterable[float]) -> float | np.ndarray:
+        """Conditional tail expectation ``CTE_p = E[S | S > VaR_p]``, yuan, as R's actuar
+        computes it (``CTE.aggregateDist``)::
+
+            CTE_p = Σ_{x > VaR_p} x·P(S = x) / Σ_{x > VaR_p} P(S = x)
+
+        the mean of the losses strictly above the value at risk. Where ``F(VaR_p) = p`` it is
+        :meth:`tvar`; where ``VaR_p`` is an atom reaching beyond the level (``F(VaR_p) > p``)
+        it leaves the atom out and is larger. Not coherent, and not continuous in ``p`` on a
+        lattice (Loss Models 4th ed., §3.5.4).
+
+        Parameters
+        ----------
+        p : float or array_like
+            Levels in (0, 1).
+
+        Returns
+        -------
+        float or ndarray
+            Yuan, the shape of ``p``; ``nan`` at a level whose ``VaR_p`` is the last support
+            point (no loss above it: the conditional expectation is undefined, and actuar
+            gives NaN too).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`tvar`.
+        """
+        pa, _, _, above_mass, above_first = self._above(p)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(above_mass > 0, above_first / above_mass, np.nan).reshape(pa.shape)
+        return float(out) if out.ndim == 0 else out
+
+    def _above(self, p: float | Iterable[float]):
+        """The levels (as given and flat), ``VaR_p`` and the sums over the support points
+        strictly above it: ``P(S > VaR_p)`` and ``E[S·1{S > VaR_p}]`` on the support."""
+        pa = np.asarray(p, dtype=float)
+        flat = pa.ravel()
+        i = self._index(flat)
+        if np.any(self.tail > self.TAIL_TOL * (1 - flat)):
+            raise ValueError(f"{self.tail:.3g} of the probability lies beyond the lattice, "
+                             f"more than {self.TAIL_TOL:g} of 1 − p = {1 - flat.max():.3g}; "
+                             "use more lattice points (a smaller tol) for this level")
+        # sums over the points above VaR, accumulated from the top so the far tail is not
+        # lost in the round-off of a cumulative sum that is already close to 1
+        above_mass = np.append(np.cumsum(self.pmf[::-1])[::-1], 0.0)[i + 1]
+        above_first = np.append(np.cumsum((self.x * self.pmf)[::-1])[::-1], 0.0)[i + 1]
+        return pa, flat, self.x[i], above_mass, above_first
+
     def summary(self, levels: Iterable[float] = (0.9, 0.95, 0.99, 0.995)) -> pd.DataFrame:
-        """Mean, standard deviation, VaR and TVaR at ``levels``, yuan, one row per level."""
+        """Mean, standard deviation, value at risk, TVaR and CTE at ``levels``, yuan.
+
+        Returns
+        -------
+        DataFrame
+            One row per level: ``level``, ``mean``, ``std``, ``var`` (the value at risk, not
+            the variance), ``tvar`` and ``cte``.
+        """
         levels = np.asarray(list(levels), dtype=float)
         return pd.DataFrame({"level": levels, "mean": self.mean(), "std": self.std(),
-                             "var": self.var(levels), "tvar": self.tvar(levels)})
+                             "var": self.value_at_risk(levels), "tvar": self.tvar(levels),
+                             "cte": self.cte(levels)})
 
 
 # --- the three methods ------------------------------------------------------------------------
@@ -613,7 +692,9 @@ def panjer(freq: Any, sev_pmf: Any, n: int | None = None, *, h: float | None = N
     h : float, optional
         Span for a bare array (default 1).
     tol : float
-        Tail probability left off the lattice when ``n`` is not given.
+        Tail probability left off the lattice when ``n`` is not given; the result's
+        :meth:`~AggregateDistribution.tvar` and :meth:`~AggregateDistribution.cte` accept
+        levels with ``tol ≤ TAIL_TOL·(1 − p)`` (``p ≤ 0.999`` at ``tol = 1e-6``).
     max_points : int
         Refuse to run beyond this many points (choose a larger span ``h``).
 
@@ -709,7 +790,8 @@ def fft_aggregate(freq: Any, sev_pmf: Any, n: int | None = None, *, h: float | N
     pad : int
         Padding factor (>= 1).
     tol : float
-        Probability allowed in the upper half of the transform, and beyond the default ``n``.
+        Probability allowed in the upper half of the transform, and beyond the default ``n``
+        (see :attr:`AggregateDistribution.TAIL_TOL` for the levels it serves).
     max_size : int
         Largest transform tried (choose a larger span ``h`` beyond it).
 

@@ -11,7 +11,9 @@ closed forms used here); Miccolis, "On the theory of increased limits and excess
 pricing", PCAS 64, 1977). Applied to the per-person death/disability limit, and with the
 number of victims not depending on the limit chosen, the expected loss of a policy scales with
 ``LEV(u)``, so ``ILF`` is the pure-premium relativity of limit ``u`` — before any risk load for
-the more volatile higher layers, which this module does not add.
+the more volatile higher layers, which this module does not add. An allocated
+loss-adjustment expense per claim (ALAE), the same at every limit, is added to both LEVs:
+``ILF(u) = (LEV(u) + ALAE) / (LEV(base) + ALAE)`` (:func:`increased_limits`).
 
 Distributions are frozen ``scipy.stats`` continuous distributions. Lognormal, gamma,
 exponential, Weibull, Pareto II (``lomax``) and single-parameter Pareto (``pareto``) use closed
@@ -196,9 +198,18 @@ def limited_expected_value(dist: Any, u: float | Iterable[float], *,
     return float(out) if out.ndim == 0 else out
 
 
-def increased_limits(dist: Any, limits: Iterable[float], base: float, *,
+def increased_limits(dist: Any, limits: Iterable[float], base: float, *, alae: float = 0.0,
                      method: Literal["auto", "closed", "numeric"] = "auto") -> pd.DataFrame:
-    """The increased-limits curve ``ILF(u) = LEV(u) / LEV(base)``.
+    """The increased-limits curve: each limit's expected cost per claim against the base's.
+
+    With an allocated loss-adjustment expense treated as a flat amount per claim, the same at
+    every limit (Werner & Modlin, *Basic Ratemaking*, 5th ed., CAS 2016, ch. 11; Palmer,
+    *Increased Limits Ratemaking for Liability Insurance*, CAS study note, 2006)::
+
+        ILF(u) = (LEV(u) + ALAE) / (LEV(base) + ALAE),     LEV(u) = E[min(X, u)]
+
+    so ``alae = 0`` gives the indemnity-only ratio ``LEV(u) / LEV(base)``, and a positive
+    ALAE pulls every factor towards 1 (the expense does not grow with the limit).
 
     Parameters
     ----------
@@ -208,24 +219,36 @@ def increased_limits(dist: Any, limits: Iterable[float], base: float, *,
         Limits in yuan, > 0; sorted and de-duplicated in the result.
     base : float
         The base limit (factor 1), yuan, > 0; need not be one of ``limits``.
+    alae : float
+        Allocated loss-adjustment expense per claim, yuan, >= 0 (default 0): the claim's
+        investigation, legal and expert costs, added to each limit's expected loss per claim.
     method : str
         As in :func:`limited_expected_value`.
 
     Returns
     -------
     DataFrame
-        One row per limit, ascending: ``limit`` (yuan), ``lev`` (``E[min(X, limit)]``, yuan),
-        ``ilf`` (``lev / LEV(base)``) and ``exceed`` (``P(X > limit)``, the slope of ``lev``:
-        the share of losses the next yuan of limit reaches).
+        One row per limit, ascending: ``limit`` (yuan), ``lev`` (``E[min(X, limit)]``, yuan,
+        without the ALAE), ``ilf`` (``(lev + alae) / (LEV(base) + alae)``) and ``exceed``
+        (``P(X > limit)``, the slope of ``lev``: the share of losses the next yuan of limit
+        reaches).
+
+    Raises
+    ------
+    ValueError
+        For no limit, a limit or base that is not a finite amount > 0, or an ``alae`` that is
+        not a finite amount >= 0.
     """
     u = np.unique(np.asarray(list(limits), dtype=float))
     if u.size == 0:
         raise ValueError("give at least one limit")
     if not (np.all(np.isfinite(u)) and np.all(u > 0)) or not (math.isfinite(base) and base > 0):
         raise ValueError("limits and base must be finite amounts > 0 (yuan)")
+    if not (math.isfinite(alae) and alae >= 0):
+        raise ValueError(f"alae must be a finite amount >= 0 (yuan per claim), got {alae!r}")
     lev = limited_expected_value(dist, np.append(u, base), method=method)
-    return pd.DataFrame({"limit": u, "lev": lev[:-1], "ilf": lev[:-1] / lev[-1],
-                         "exceed": dist.sf(u)})
+    return pd.DataFrame({"limit": u, "lev": lev[:-1],
+                         "ilf": (lev[:-1] + alae) / (lev[-1] + alae), "exceed": dist.sf(u)})
 
 
 def limit_factor_bands(curve: pd.DataFrame, *, start: float | None = 0.0,

@@ -25,12 +25,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..calibrate.base import Estimator
 from ..calibrate.experience import claims_with, validate_experience, with_claims
 from ..calibrate.glm import FrequencyGLM, SeverityGLM
 from ..errors import ProfileError, RatingError
 
 
-class GLMLossModel:
+class GLMLossModel(Estimator):
     """Expected loss = expected claim count (Poisson GLM) x mean claim amount (Gamma GLM).
 
     Parameters
@@ -49,10 +50,12 @@ class GLMLossModel:
     severity_ : SeverityGLM
     """
 
+    _fitted = "severity_"
+
     def __init__(self, factors: Sequence[str] = ("rating_unit",),
                  severity_factors: Sequence[str] = ("sector",)):
-        self.factors = list(factors)
-        self.severity_factors = list(severity_factors)
+        self.factors = factors
+        self.severity_factors = severity_factors
 
     def fit(self, policy_years: pd.DataFrame, claims: pd.DataFrame) -> GLMLossModel:
         """Fit both models on experience (:mod:`rating.calibrate.experience` schema).
@@ -60,11 +63,18 @@ class GLMLossModel:
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For bad factors (see :class:`~rating.calibrate.glm.FrequencyGLM`) or experience
+            (:class:`~rating.calibrate.experience.ExperienceError`).
         """
         validate_experience(policy_years, claims)
-        self.frequency_ = FrequencyGLM(self.factors).fit(with_claims(policy_years, claims))
-        self.severity_ = SeverityGLM(self.severity_factors).fit(
-            claims_with(policy_years, claims, self.severity_factors))
+        severity_factors = list(self.severity_factors)
+        self.frequency_ = FrequencyGLM(list(self.factors)).fit(with_claims(policy_years, claims))
+        self.severity_ = SeverityGLM(severity_factors).fit(
+            claims_with(policy_years, claims, severity_factors))
         return self
 
     def predict(self, data: pd.DataFrame) -> np.ndarray:
@@ -75,8 +85,7 @@ class GLMLossModel:
         data : DataFrame
             The factor columns of both models and ``exposure`` (earned, basis unit).
         """
-        if not hasattr(self, "frequency_"):
-            raise RuntimeError("this GLMLossModel is not fitted yet; call fit first")
+        self._check_fitted()
         try:
             return self.frequency_.predict(data) * self.severity_.predict(data)
         except ProfileError as exc:
