@@ -337,7 +337,7 @@ def glm_benchmark(exp: Experience, repeat: int, uncompressed_rows: int | None,
 
 def risk_figures(agg: AggregateDistribution, level: float) -> dict[str, float]:
     """Mean, VaR and TVaR at ``level`` of an aggregate distribution, yuan."""
-    return {"mean": agg.mean(), "var": float(agg.var(level)), "tvar": float(agg.tvar(level))}
+    return {"mean": agg.mean(), "var": float(agg.value_at_risk(level)), "tvar": float(agg.tvar(level))}
 
 
 def relative_errors(figures: dict[str, float], reference: dict[str, float]) -> dict[str, float]:

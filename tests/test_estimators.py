@@ -12,7 +12,8 @@ from sklearn.base import clone
 
 from rating.calibrate.base import NotFittedError
 from rating.calibrate.credibility import BuhlmannCredibility, BuhlmannStraub
-from rating.calibrate.experience import synthetic_experience, with_claims
+from rating.calibrate.experience import with_claims
+from rating.synthetic import synthetic_experience
 from rating.calibrate.glm import FrequencyGLM, SeverityGLM
 from rating.scenarios import GLMLossModel
 

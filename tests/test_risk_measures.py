@@ -2,14 +2,14 @@
 (Acerbi–Tasche) and CTE (E[S | S > VaR], as R's actuar computes it), against values worked by
 hand in each test's docstring; the tail tolerance that lets a Panjer run at tol = 1e-6 serve
 the usual levels; the deprecated ``var`` alias. Increased-limit factors with a flat ALAE per
-claim (rating.risk.limits), worked by hand too."""
+claim (rating.risk.increased_limits), worked by hand too."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from rating.risk.aggregate import AggregateDistribution, Binomial, Poisson, panjer
-from rating.risk.limits import increased_limits
+from rating.risk.increased_limits import increased_limits
 
 # S = 0, 10, 20, 50 with probabilities .5, .3, .15, .05: F = .5, .8, .95, 1.
 HAND = AggregateDistribution([0, 10, 20, 50], [0.5, 0.3, 0.15, 0.05], "hand")
