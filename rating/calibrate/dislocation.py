@@ -31,6 +31,8 @@ from ..book.dates import as_date
 from ..errors import ProfileError, RatingError
 from ..portfolio import rate_portfolio
 
+__all__ = ["Dislocation", "dislocation"]
+
 DEFAULT_BINS: tuple[float, ...] = (-20, -10, -5, 0, 5, 10, 20)
 """Histogram edges in percent of the old premium (new / old − 1)."""
 

@@ -76,7 +76,6 @@ import pandas as pd
 from ..book import RateBook, national_rules
 from ..book.fields import ACCIDENT_GRADES, EXPOSURE_FIELDS, WORST_GRADE_LEVELS
 
-# the portfolio generator's date and identifier helpers are reused, not copied
 from ..engine.columns import MISSING, Problems, absent, categories, dates, numbers
 from .._moved import moved_name
 from ..errors import ProfileError

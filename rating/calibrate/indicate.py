@@ -24,6 +24,8 @@ from scipy import stats
 from ..book import RateBook, commission_cap
 from ..errors import RatingError
 
+__all__ = ["Loads", "check_loads", "gross_rates", "pure_risk_loss_rates"]
+
 
 @dataclass(frozen=True)
 class Loads:

@@ -61,6 +61,9 @@ from .experience import claims_with, validate_experience, with_claims
 from .glm import FrequencyGLM, SeverityGLM
 from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
 
+__all__ = ["Calibration", "CalibrationConfig", "LoadsSpec", "calibrate", "load_config",
+           "read_experience"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadsSpec:
