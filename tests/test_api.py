@@ -51,3 +51,37 @@ def test_collect_mode_returns_one_named_result_type():
     assert rated is result.rated and problems is result.problems
     with pytest.raises(rating.ProfileError, match="headcount"):
         rating.rate_portfolio(frame)
+
+
+SUBPACKAGE_NAMES = {
+    "rating.book": [
+        "IncomeStatistics", "InjuryScale", "NationalRules", "RateBook", "books",
+        "commission_cap", "find_book", "income_statistics", "injury_scales", "load_any",
+        "load_book", "national_rules", "read_income_statistics", "tables_dir"],
+    "rating.engine": [
+        "LimitFloor", "LimitSchedule", "Rated", "build_schedule", "per_person_floor",
+        "rate_frame", "work_injury_benchmark"],
+    "rating.risk": [
+        "AggregateDistribution", "Binomial", "DiscreteSeverity", "NegativeBinomial", "Poisson",
+        "accident_severity", "as_frequency", "compound_moments", "discretise", "fft_aggregate",
+        "frozen_params", "increased_limits", "limit_factor_bands", "limited_expected_value",
+        "panjer", "simulate_aggregate"],
+    "rating.calibrate": [
+        "BuhlmannCredibility", "BuhlmannStraub", "Calibration", "CalibrationConfig",
+        "Dislocation", "Estimator", "ExperienceError", "FrequencyGLM", "Loads",
+        "NotFittedError", "SeverityFit", "SeverityGLM", "calibrate", "check_loads",
+        "claims_with", "compare_severity", "dislocation", "fit_severity", "gross_rates",
+        "incurred", "load_config", "pure_risk_loss_rates", "read_experience",
+        "validate_experience", "with_claims"],
+    "rating.synthetic": ["synthetic_experience", "synthetic_portfolio", "true_relativities"],
+}
+
+
+def test_subpackage_names_are_pinned():
+    import importlib
+
+    for name, expected in SUBPACKAGE_NAMES.items():
+        module = importlib.import_module(name)
+        assert sorted(module.__all__) == expected, name
+        for attr in module.__all__:
+            assert hasattr(module, attr), f"{name}.{attr}"
