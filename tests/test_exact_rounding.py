@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import rating
+import strategies
 from rating.engine.premium import rate_frame
 from reference import random_profiles, reference_quote
 
@@ -59,11 +59,10 @@ def test_a_half_fen_case_rounds_up():
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1))
-def test_single_quote_equals_reference(seed):
+@given(p=strategies.profiles())
+def test_single_quote_equals_reference(p):
     """rating.quote (the one-row path) agrees with the reference on random profiles."""
-    book = rating.books()[0]
-    (p,) = random_profiles(book, 1, seed=seed)
+    book = strategies.BOOK
     res = rating.quote(p)
     e = reference_quote(p, book)
     assert Decimal(repr(res.premium)) == e["premium"]

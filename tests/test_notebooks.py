@@ -15,10 +15,26 @@ import pytest
 
 import nbformat  # noqa: E402  (the test extra; an ImportError here is a failure, not a skip)
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_quote.ipynb", "02_scenarios.ipynb", "03_calibration.ipynb"]
 CELL_TIMEOUT = 120  # seconds per cell; each notebook runs in well under a minute
+# Run before the notebook's own cells (injected here, never stored in the notebook): a warning
+# in a cell is an error, as in the rest of the test suite (pyproject's filterwarnings).
+WARNINGS_AS_ERRORS = "import warnings\nwarnings.simplefilter('error')"
+
+
+def execute(nb, path: Path) -> None:
+    """Run ``nb`` in place on a fresh python3 kernel in ``path``, warnings as errors; the
+    injected first cell is removed again afterwards."""
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WARNINGS_AS_ERRORS))
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(path)}})
+    try:
+        client.execute()  # raises CellExecutionError naming the cell and the error
+    finally:
+        del nb.cells[0]
 
 
 def test_every_notebook_is_tested():
@@ -43,10 +59,8 @@ def test_notebook_is_stripped(name):
 def test_notebook_runs(name, tmp_path):
     """Runs top to bottom on a fresh kernel; any cell error fails the test with its traceback."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError naming the cell and the error
+    execute(nb, tmp_path)
     seconds = time.perf_counter() - start
     print(f"{name}: {seconds:.1f} s")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
@@ -54,3 +68,14 @@ def test_notebook_runs(name, tmp_path):
     assert not errors
     # nothing was written next to the notebook: files go to a temporary directory
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warning_in_a_notebook_cell_fails(tmp_path):
+    """The injected filter has teeth: a cell that warns fails the run, naming the warning."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import warnings\n"
+                                          "warnings.warn('stale rate book', UserWarning)")]
+    with pytest.raises(CellExecutionError) as failure:
+        execute(nb, tmp_path)
+    assert (failure.value.ename, failure.value.evalue) == ("UserWarning", "stale rate book")
+    assert len(nb.cells) == 1

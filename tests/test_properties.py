@@ -7,20 +7,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rating
-from reference import GRADES, random_profiles
+from reference import GRADES
+from strategies import BOOK, profiles
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-seeds = st.integers(0, 2**32 - 1)
 
 
 @pytest.fixture(scope="module")
 def book():
-    return rating.books()[0]
-
-
-def _profile(seed):
-    return random_profiles(rating.books()[0], 1, seed=seed)[0]
+    return BOOK
 
 
 def _sub(book, p):
@@ -29,39 +25,36 @@ def _sub(book, p):
 
 
 @SETTINGS
-@given(seed=seeds)
-def test_premium_at_least_minimum_and_floating_bounded(seed):
-    book = rating.books()[0]
-    p = _profile(seed)
+@given(p=profiles())
+def test_premium_at_least_minimum_and_floating_bounded(p):
+    book = BOOK
     res = rating.quote(p)
+    assert res.rate_book_id == book.id
     assert res.premium >= _sub(book, p).minimum_premium
     floating = res.worksheet.set_index("step").loc["floating", "factor"]
     assert book.floating.floor <= floating <= book.floating.cap
 
 
 @SETTINGS
-@given(seed=seeds, field=st.sampled_from(
+@given(p=profiles(), field=st.sampled_from(
     [f"accidents_{g}" for g in GRADES] + ["deaths", "major_hazards_unrectified"]),
     extra=st.integers(1, 5))
-def test_worse_record_never_lowers_premium(seed, field, extra):
-    p = _profile(seed)
+def test_worse_record_never_lowers_premium(p, field, extra):
     worse = dict(p, **{field: p.get(field, 0) + extra})
     assert rating.quote(worse).premium >= rating.quote(p).premium
 
 
 @SETTINGS
-@given(seed=seeds, extra=st.integers(1, 300))
-def test_higher_limit_never_lowers_premium(seed, extra):
-    p = _profile(seed)
+@given(p=profiles(), extra=st.integers(1, 300))
+def test_higher_limit_never_lowers_premium(p, extra):
     base = rating.quote(p)
     higher = dict(p, per_person_limit=base.per_person_limit + 10000 * extra)
     assert rating.quote(higher).premium >= base.premium
 
 
 @SETTINGS
-@given(seed=seeds)
-def test_worksheet_reconciles_split_adds_up_and_repeats(seed):
-    p = _profile(seed)
+@given(p=profiles())
+def test_worksheet_reconciles_split_adds_up_and_repeats(p):
     res = rating.quote(p)
     ws = res.worksheet
     product = ws["input"].iloc[0]

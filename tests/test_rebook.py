@@ -14,6 +14,7 @@ from rating.calibrate.experience import incurred
 from rating.synthetic import synthetic_experience
 from rating.calibrate.rebook import CalibrationConfig, LoadsSpec, calibrate
 from rating.cli import main
+from expect import warns_units_without_claims
 
 BASE = tables_dir() / "books" / "cn-fj-xm-2022.yaml"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -105,7 +106,8 @@ def test_floating_factors_refit_stay_monotone():
     a worse record with a lower factor), the changed table is re-sourced to the calibration,
     and the factors do not decrease from 'none' to 'especially_major'."""
     py, cl = synthetic_experience(6000, years=3, seed=11)
-    result = calibrate(BASE, py, cl, config(tiers=["worst_accident_grade"], min_claims=5))
+    with warns_units_without_claims(py, cl):
+        result = calibrate(BASE, py, cl, config(tiers=["worst_accident_grade"], min_claims=5))
     table = result.book.floating.groups["accidents"].factors["accident_grade"]
     factors = [table.levels[g].factor for g in
                ("none", "general", "larger", "major", "especially_major")]
@@ -172,9 +174,11 @@ def test_tier_factors_are_credibility_weighted():
     from rating.calibrate.experience import with_claims
     from rating.calibrate.glm import FrequencyGLM
     py, cl = synthetic_experience(6000, years=3, seed=5)
-    new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5,
-                                         relativities="frequency")).book.tiers["scale"]
-    pure = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
+    with warns_units_without_claims(py, cl):
+        new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5,
+                                             relativities="frequency")).book.tiers["scale"]
+    with warns_units_without_claims(py, cl):
+        pure = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
     old = rating.load_book(BASE).tiers["scale"]
     # the default multiplies in the severity relativities: some level differs
     assert any(pure.levels[lv].factor != new.levels[lv].factor for lv in old.levels)
@@ -183,7 +187,8 @@ def test_tier_factors_are_credibility_weighted():
     # neutral level (factor 1.00: medium)
     in_scope = data["rating_unit"].astype(str).str.split(".").str[0].isin(old.sectors)
     data["scale"] = data["scale"].astype(object).where(in_scope, None)
-    model = FrequencyGLM(["rating_unit", "scale"], base_levels={"scale": "medium"}).fit(data)
+    with warns_units_without_claims(py, cl):
+        model = FrequencyGLM(["rating_unit", "scale"], base_levels={"scale": "medium"}).fit(data)
     rel = model.relativities_.query("factor == 'scale'").set_index("level")
     anchor = old.levels[model.base_levels_["scale"]].factor
     moved = 0
@@ -226,8 +231,10 @@ def test_limit_factors_from_censored_death_losses():
 
 def test_a_loaded_book_calibrates_like_its_file():
     py, cl = synthetic_experience(4000, years=2, seed=3)
-    from_file = calibrate(BASE, py, cl, config(tiers=["scale"]))
-    from_book = calibrate(rating.load_book(BASE), py, cl, config(tiers=["scale"]))
+    with warns_units_without_claims(py, cl):
+        from_file = calibrate(BASE, py, cl, config(tiers=["scale"]))
+    with warns_units_without_claims(py, cl):
+        from_book = calibrate(rating.load_book(BASE), py, cl, config(tiers=["scale"]))
     assert from_book.book == from_file.book
     pd.testing.assert_frame_equal(from_book.changes, from_file.changes)
 

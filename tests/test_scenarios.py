@@ -28,6 +28,8 @@ from rating.scenarios.run import POLICY_COLUMNS
 from rating.scenarios.summary import SUMMARY_COLUMNS
 from rating.synthetic import synthetic_portfolio
 
+from expect import warns_units_without_claims
+
 BOOK = find_book("CN-FJ-XM", dt.date(2024, 6, 1))
 
 
@@ -425,8 +427,10 @@ def test_glm_loss_model_is_frequency_times_severity():
     from rating.synthetic import synthetic_experience
 
     policy_years, claims = synthetic_experience(3000, years=2, seed=5)
-    model = S.GLMLossModel(["rating_unit"]).fit(policy_years, claims)
-    assert model.fit(policy_years, claims) is model
+    with warns_units_without_claims(policy_years, claims):
+        model = S.GLMLossModel(["rating_unit"]).fit(policy_years, claims)
+    with warns_units_without_claims(policy_years, claims):
+        assert model.fit(policy_years, claims) is model
     sample = policy_years.head(50)
     np.testing.assert_allclose(model.predict(sample), model.frequency_.predict(sample)
                                * model.severity_.predict(sample))
