@@ -15,7 +15,9 @@ import pandas as pd
 
 from .book import RateBook, find_book, load_book
 from .columns import OneRow, Problems, as_date, dates
+from .consistency import check_consistency
 from .errors import ProfileError
+from .lookups import Inputs
 from .limits import LimitFloor, LimitSchedule
 from .policy import split_by_insurer
 from .premium import Rated, rate_frame
@@ -188,6 +190,9 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     elif jurisdiction and not (str(jurisdiction) + "-").startswith(book.jurisdiction + "-"):
         raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
                            f"jurisdiction {book.jurisdiction}")
+    problems = Problems(frame.index, single=True)
+    check_consistency(Inputs(frame, problems), book)
+    problems.raise_if_any()
     rated = rate_frame(frame, book, date=date, single=True)
     premium_fen = int(rated.premium_fen[0])
     prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])
