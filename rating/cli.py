@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # estimable) as one line each on stderr; library noise stays silent
             warnings.simplefilter("ignore")
             warnings.filterwarnings("always", module=r"rating(\.|$)")
+            warnings.filterwarnings("ignore", r".* encountered in ", RuntimeWarning)  # numpy
             warnings.showwarning = _one_line_warning(set())
             code = args.run(args)
             sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -497,7 +498,10 @@ def _cmd_settle(args) -> int:
         out.append("")
         out.append(f"{'事故' if zh else 'accident'} {r.accident_id} {r.date} "
                    f"({'等级' if zh else 'grade'} {r.grade}): {r.total:,.2f} CNY, "
-                   f"{'赔付方式' if zh else 'track'} {r.track}")
+                   f"{'赔付方式' if zh else 'track'} {r.track}"
+                   + (("（尚无已确定损失，预付 0）" if zh else
+                       " (no loss determined yet: nothing advanced so far)")
+                      if r.track == "advance" and not r.payments["advance"] else ""))
         for line in r.lines.itertuples(index=False):
             label = COVERAGE_LABELS[line.coverage](args.lang)
             claimed = "" if line.claimed != line.claimed else f"{line.claimed:,.2f}"

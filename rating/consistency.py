@@ -88,7 +88,7 @@ def _check_deaths(inputs: Inputs, where: np.ndarray) -> None:
         name = f"accidents_{grade}"
         if name in inputs.columns:
             count = np.nan_to_num(inputs.numeric(name))  # missing: none
-            bound = bound + np.where(count > 0, count * per, 0.0)
+            bound = np.where(count > 0, np.inf, bound) if per == np.inf else bound + count * per
     over = where & (deaths > heads) & (deaths > bound)  # NaN compares false: no check
     if not np.count_nonzero(over):
         return
