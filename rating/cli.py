@@ -1,8 +1,11 @@
 """The ``rating`` command.
 
 Every failure the user can cause ends in one line on stderr and a non-zero exit:
-2 for bad input, 1 for ``validate`` finding invalid files. Set ``RATING_DEBUG=1`` to see the
-traceback of an unexpected error.
+2 for bad input (usage errors included), 1 for ``validate`` finding invalid files. A bug ends
+in one line saying "internal error" and exit 70; set ``RATING_DEBUG=1`` to see its traceback.
+Warnings of the package's own (a fit that did not converge, a level that is not estimable) are
+one line each on stderr, ``rating: warning: ...``. When the reader of the output goes away
+(``rating books | head -1``) the command stops quietly with exit 141 (128 + SIGPIPE).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .book import books, find_book, injury_scales, load_any, load_book
 from .book.dates import as_date
 from .book.fields import FIELDS
 from .book.yamlsafe import load_yaml_file
+from .engine.columns import MAX_NUMBER
 from .engine.limits import build_schedule, per_person_floor, work_injury_benchmark
 from .errors import BookError, ProfileError, RatingError
 from .files import (
@@ -55,20 +59,35 @@ in Xiamen with one general accident last year and grade-2 standardisation."""
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():  # the contract is one line on stderr
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        with warnings.catch_warnings():
+            # the package's own warnings (a fit that did not converge, a level that is not
+            # estimable) as one line each on stderr; library noise stays silent
             warnings.simplefilter("ignore")
-            return args.run(args)
+            warnings.filterwarnings("always", module=r"rating(\.|$)")
+            warnings.filterwarnings("ignore", r".* encountered in ", RuntimeWarning)  # numpy
+            warnings.showwarning = _one_line_warning(set())
+            code = args.run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return code
+    except BrokenPipeError:
+        # the reader went away (``rating books | head -1``): stop quietly, as a killed
+        # pipeline stage does (128 + SIGPIPE)
+        _silence_stdout()
+        return 141
     except RatingError as exc:
         print(f"rating: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, LookupError) as exc:
-        print(f"rating: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"rating: error: {_os_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug: say so in one line unless asked for the traceback
+    except Exception as exc:  # a bug (a KeyError too): say so in one line unless asked for the traceback
         if os.environ.get("RATING_DEBUG"):
             raise
         print(f"rating: internal error: {type(exc).__name__}: {exc} "
@@ -76,8 +95,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+def _one_line_warning(seen: set):
+    """A ``warnings.showwarning`` printing each distinct message once, on one line."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"rating: warning: {text}", file=sys.stderr)
+    return show
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. captured in tests)
+        pass
+
+
+def _os_message(exc: OSError) -> str:
+    """An OSError as one line naming the file the user gave."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, as every other error (the usage is one --help away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _amount(text: str) -> float:
+    """A positive, finite amount in yuan, at most MAX_NUMBER (for --per-person-limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= MAX_NUMBER):  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid amount; give yuan as a finite number above 0 and at "
+            f"most {MAX_NUMBER:g} (and not below the statutory floor)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rating", description="Premium rating for work-safety liability insurance (安责险).")
     parser.add_argument("--version", action="version", version=f"rating {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -106,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     lim.add_argument("--jurisdiction", required=True)
     lim.add_argument("--date", required=True, metavar="YYYY-MM-DD")
     lim.add_argument("--book", metavar="FILE")
-    lim.add_argument("--per-person-limit", type=float, metavar="YUAN",
+    lim.add_argument("--per-person-limit", type=_amount, metavar="YUAN",
                      help="show the schedule for this limit (default: the floor)")
     lim.add_argument("--json", action="store_true")
     lim.add_argument("--lang", choices=["zh", "en"], default="en")
@@ -440,7 +505,10 @@ def _cmd_settle(args) -> int:
         out.append("")
         out.append(f"{'事故' if zh else 'accident'} {r.accident_id} {r.date} "
                    f"({'等级' if zh else 'grade'} {r.grade}): {r.total:,.2f} CNY, "
-                   f"{'赔付方式' if zh else 'track'} {r.track}")
+                   f"{'赔付方式' if zh else 'track'} {r.track}"
+                   + (("（尚无已确定损失，预付 0）" if zh else
+                       " (no loss determined yet: nothing advanced so far)")
+                      if r.track == "advance" and not r.payments["advance"] else ""))
         for line in r.lines.itertuples(index=False):
             label = COVERAGE_LABELS[line.coverage](args.lang)
             claimed = "" if line.claimed != line.claimed else f"{line.claimed:,.2f}"

@@ -2,7 +2,9 @@
 premium, prevention fund and commission among them (厦应急规〔2022〕2号 二(五)).
 
 A pool is written in a profile's ``coinsurance`` field as ``insurer:share;insurer:share``,
-the lead insurer first, shares positive and adding up to 1 (as decimals: 0.5;0.3;0.2). Each
+the lead insurer first, shares positive and adding up to 1 (as decimals: 0.5;0.3;0.2); the
+separator is ``;`` (an insurer's name may not contain ``:``). A profile gives either
+``insurer`` (a sole insurer) or ``coinsurance`` (a pool), not both. Each
 amount is split in fen: every insurer but the lead gets its share rounded half-up, the lead
 the remainder (see :func:`rating.engine.money.split_by_shares`), so the parts add up exactly.
 """
@@ -40,6 +42,10 @@ def parse_shares(text: str) -> Shares:
             share = Decimal(value.strip())
         except InvalidOperation:
             share = None
+        if ":" in name:  # 'A:0.6,B:0.4': two insurers run together
+            wrong = ", not ','" if "," in name else ""
+            raise ValueError(f"{part!r} holds more than one insurer:share; separate the "
+                             f"insurers with ';' (insurer:share;insurer:share){wrong}")
         if not sep or not name or share is None or not share.is_finite() or share <= 0:
             raise ValueError(f"{part!r} is not insurer:share with a share > 0")
         if name in (n for n, _ in shares):

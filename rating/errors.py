@@ -65,6 +65,15 @@ class ProfileError(RatingError):
         super().__init__(f"{where}{field}: {reason}")
 
 
+class ReferenceDataError(RatingError, LookupError):
+    """The reference data cannot answer for a date: no income figure or no floor in force,
+    or a rating date further beyond the latest income statistic than projections may go.
+
+    A LookupError too, so callers that collect "no floor on this date" per row keep doing so;
+    the command line reports it as bad input (exit 2), unlike a bare KeyError, which is a bug.
+    """
+
+
 class Collected(NamedTuple):
     """What a call with ``errors="collect"`` returns: the rows it could rate, and one line per
     problem of the others.

@@ -21,6 +21,7 @@ flags and dates from text itself, exactly as from typed columns.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import sys
@@ -155,6 +156,9 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
         book = load_book(Path(book))
     date = as_date(date, "date")
 
+    check_writable(dst)
+    if problems_path is not None:
+        check_writable(problems_path)
     temps: list[Path] = []
     reader = writer = bad_sink = None
     try:
@@ -195,7 +199,7 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
         os.chmod(temps[0], mode)
         os.replace(temps[0], dst)
         temps.clear()
-    except BaseException:
+    except BaseException as exc:
         for sink in (writer, bad_sink):
             if sink is not None:
                 sink.abort()
@@ -204,6 +208,11 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
                 tmp.unlink()
             except FileNotFoundError:
                 pass
+        if isinstance(exc, OSError) and exc.filename is not None and \
+                Path(exc.filename).name.startswith("."):  # one of our temporary files
+            which = problems_path if problems_path is not None and \
+                Path(exc.filename).name.startswith(f".{problems_path.name}.") else dst
+            raise _output_error(which, exc) from None
         raise
     finally:
         if reader is not None:
@@ -304,6 +313,7 @@ class _CsvReader:
         self.path = path
         options = dict(dtype=str, encoding="utf-8-sig")
         try:
+            _check_header(path)
             self.columns = list(pd.read_csv(path, nrows=0, **options).columns)
             self._chunks = pd.read_csv(path, chunksize=chunk_rows, **options)
         except pd.errors.EmptyDataError:
@@ -518,6 +528,7 @@ def read_table(path: str | os.PathLike, **csv_options) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return _pyarrow().parquet.read_table(path).to_pandas()
+        _check_header(path)
         return pd.read_csv(path, encoding="utf-8", **csv_options)
     except FileNotFoundError:
         raise RatingError(f"{path}: no such file") from None
@@ -526,11 +537,35 @@ def read_table(path: str | os.PathLike, **csv_options) -> pd.DataFrame:
                           f"{_one_line(exc)}") from None
 
 
+def _check_header(path: Path) -> None:
+    """Refuse a CSV file whose header names a column twice (pandas would rename the second
+    ``headcount.1``, reported as an unknown field)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # reported by the CSV reader
+    seen = set()
+    for name in (h.strip() for h in header):
+        if name in seen and name:
+            raise RatingError(f"{path}: the column {name!r} appears twice in the header; give "
+                              "each column once")
+        seen.add(name)
+
+
 def check_writable(dst: Path) -> None:
-    """Refuse an output path whose folder does not exist, before any work is done."""
+    """Refuse an output path whose folder does not exist, or that is a folder, before any
+    work is done."""
     folder = dst.parent if str(dst.parent) else Path(".")
     if not folder.is_dir():
         raise RatingError(f"{dst}: the folder {folder} does not exist")
+    if dst.is_dir():
+        raise RatingError(f"{dst}: is a folder; give a file name for the output")
+
+
+def _output_error(dst: Path, exc: OSError) -> RatingError:
+    """An error writing an output, naming the user's path rather than our temporary file."""
+    return RatingError(f"{dst}: cannot write the output: {exc.strerror or exc}")
 
 
 def write_atomically(dst: Path, text: str) -> None:
@@ -543,6 +578,8 @@ def write_atomically(dst: Path, text: str) -> None:
         temp.write_text(text, encoding="utf-8")
         os.chmod(temp, _new_file_mode(dst))
         os.replace(temp, dst)
+    except OSError as exc:
+        raise _output_error(dst, exc) from None
     finally:
         for path in temps:
             path.unlink(missing_ok=True)

@@ -21,7 +21,14 @@ Rules (amounts in fen throughout, so every split adds up exactly):
    (grade ``general``, liability clear, total at most the book's ``quick_payment_max``);
    otherwise emergency advance of rescue, medical-aid and victims' medical payouts, plus, for
    the book's ``advance_grades`` with liability clear, an advance of ``advance_share`` of the
-   other losses already determined; the balance follows.
+   other losses already determined; the balance follows. The track is ``advance`` for every
+   accident of an advance grade with liability clear, even when nothing is determined yet
+   (advance 0: the insurer owes the advance as losses are determined); else ``standard``.
+   Determined are the death and disability lines of victims with ``determined: true`` (the
+   default) and the accident's third-party property, appraisal and legal costs, which the
+   claim file gives as amounts (an amount given is an amount determined). The advance is
+   ``advance_share`` × the determined payouts (after the per-accident and aggregate caps),
+   rounded half-up to the fen.
 6. Co-insurance: each line is split by share, half-up to the fen, the remainder to the lead
    (first) insurer.
 """
@@ -63,7 +70,9 @@ COVERAGE_LABELS = {
 
 @dataclass(frozen=True, kw_only=True)
 class Victim:
-    """One person harmed. ``grade`` (1-10) is required for a disability and only then."""
+    """One person harmed. ``grade`` (1-10) is required for a disability and only then;
+    ``owed`` (the death/disability compensation legally owed) goes with a death or a
+    disability only: an ``injury`` pays no death/disability benefit, only ``medical``."""
 
     id: str
     type: Literal["employee", "dispatched", "temporary", "third_party"]
@@ -81,6 +90,11 @@ class Victim:
         elif self.grade is not None:
             raise reader.error(path + ("grade",), f"a grade goes with outcome 'disability', "
                                f"not {self.outcome!r}")
+        if self.outcome == "injury" and self.owed is not None:
+            raise reader.error(path + ("owed",), "an 'injury' without disability pays no "
+                               "death/disability benefit, so 'owed' has nothing to cap; give "
+                               "the victim's medical costs as 'medical', or the outcome "
+                               "'disability' with its grade")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +138,10 @@ class Share:
 @dataclass(frozen=True, kw_only=True)
 class PolicySpec:
     """A policy as written in a claim file. ``limits`` overrides the book's default schedule
-    (keys as in :class:`rating.engine.limits.LimitSchedule`, yuan)."""
+    (keys as in :class:`rating.engine.limits.LimitSchedule`, yuan). ``term``: ``annual`` (default)
+    runs at most the book's ``term.max_months`` months, as a quote allows (a started month
+    counts whole), so the aggregate is one policy year's; ``project`` (a construction project
+    rated on its contract value) may run longer, with one aggregate for the whole project."""
 
     id: str
     jurisdiction: str
@@ -133,6 +150,7 @@ class PolicySpec:
     per_person_limit: Money | None = None
     limits: dict[str, Money] = field(default_factory=dict)
     coinsurance: list[Share] = ()
+    term: Literal["annual", "project"] = "annual"
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if self.expiry_date < self.inception_date:
@@ -194,10 +212,18 @@ def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
     Raises
     ------
     ProfileError
-        When the limit is below the floor or a sub-limit exceeds the limit it is part of
-        (``field`` names the policy key).
+        When the limit is below the floor, a sub-limit exceeds the limit it is part of, or an
+        annual policy runs longer than the book's ``term.max_months`` (``field`` names the
+        policy key).
     """
     book = book or find_book(spec.jurisdiction, spec.inception_date)
+    months = _term_months(spec.inception_date, spec.expiry_date)
+    if spec.term == "annual" and months > book.term.max_months:
+        raise ProfileError("expiry_date", f"{spec.inception_date} to {spec.expiry_date} is "
+                           f"{months} months; an annual policy runs at most "
+                           f"{book.term.max_months} months (as in a quote), each policy year "
+                           "with its own aggregate: give one claim file per policy year, or "
+                           "term: project for a construction project's policy")
     floor = per_person_floor(book, spec.inception_date)
     per_person = spec.per_person_limit if spec.per_person_limit is not None else floor.amount
     if per_person < floor.amount:
@@ -381,6 +407,12 @@ def load_claims(path: str | Path) -> tuple[Policy, list[Accident]]:
                         path="policy." + exc.field) from None
 
 
+def _term_months(start: dt.date, end: dt.date) -> int:
+    """Months from inception to an inclusive expiry date, a started month counting whole (as
+    the premium's term: 2024-01-01 to 2024-12-31 is 12, to 2025-01-01 is 13)."""
+    return (end.year - start.year) * 12 + end.month - start.month + (end.day >= start.day)
+
+
 def _cap(amounts: np.ndarray, cap: int) -> np.ndarray:
     """Reduce ``amounts`` (fen) pro rata so they sum to at most ``cap`` (fen), exactly."""
     total = int(amounts.sum())
@@ -404,11 +436,14 @@ def _track(book: RateBook, grade: str, clear: bool, total: int, payout: np.ndarr
                               dtype=bool)
     emergency = int(payout[emergency_mask].sum()) if len(payout) else 0
     advance = 0
-    if grade in rules.advance_grades and clear:
+    on_advance = grade in rules.advance_grades and clear
+    if on_advance:
         base = int(payout[~emergency_mask & np.array(determined, dtype=bool)].sum()) \
             if len(payout) else 0
         advance = int(share_of(np.array([base]), np.array([rules.advance_share]))[0])
-    track = "advance" if advance else "standard"
+    # the track follows the grade and liability (二(四)), not the amount: an accident of an
+    # advance grade with nothing determined yet is on the advance track with 0 advanced
+    track = "advance" if on_advance else "standard"
     return track, {"emergency_advance": emergency / 100, "advance": advance / 100,
                    "balance": (total - emergency - advance) / 100}
 

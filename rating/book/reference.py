@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from .model import Label, Provenance, Source
-from .schema import POSITIVE, UNIT_RATIO, NonNegative, Positive
+from .schema import POSITIVE, UNIT_RATIO, Constraint, NonNegative, Positive
 
 if TYPE_CHECKING:
     from .schema import Reader
@@ -134,16 +134,32 @@ class IncomeSeries:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProjectionLimit(Provenance):
+    """How far a rating date may run ahead of the income statistics: the income year a date
+    needs (its year minus one) may be at most ``years`` after the figure used (the latest
+    one in or before that year). Beyond it a floor would rest on figures too old to stand
+    for the year, and the date is refused rather than flagged provisional."""
+
+    years: Annotated[int, Constraint("a whole number of years >= 0", low=0)]
+
+
+@dataclass(frozen=True, kw_only=True)
 class IncomeStatistics:
     """Urban per-capita disposable income by region and year
-    (``tables/statistics/income.yaml``)."""
+    (``tables/statistics/income.yaml``). ``projection_limit``: see :class:`ProjectionLimit`
+    (none: no limit)."""
 
     title: Label
     sources: dict[str, Source]
     series: dict[str, IncomeSeries]
+    projection_limit: ProjectionLimit | None = None
     sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:
+        limit = self.projection_limit
+        if limit is not None and limit.source is not None and limit.source not in self.sources:
+            raise reader.error(path + ("projection_limit", "source"),
+                               f"unknown source {limit.source!r}")
         for region, series in self.series.items():
             for i, v in enumerate(series.values):
                 if v.source is not None and v.source not in self.sources:

@@ -23,10 +23,22 @@ the constructor, ``fit`` returns ``self``, learned values end in ``_``, ``get_pa
 from .base import Estimator, NotFittedError
 from .credibility import BuhlmannCredibility, BuhlmannStraub
 from .dislocation import Dislocation, dislocation
-from .experience import ExperienceError, claims_with, incurred, validate_experience, with_claims
+from .experience import (
+           ExperienceError,
+           claims_with,
+           incurred,
+           validate_experience,
+           with_claims,
+)
 from .glm import FrequencyGLM, SeverityFit, SeverityGLM, compare_severity, fit_severity
 from .indicate import Loads, check_loads, gross_rates, pure_risk_loss_rates
-from .rebook import Calibration, CalibrationConfig, calibrate, load_config, read_experience
+from .rebook import (
+           Calibration,
+           CalibrationConfig,
+           calibrate,
+           load_config,
+           read_experience,
+)
 
 __all__ = ["BuhlmannCredibility", "BuhlmannStraub", "Calibration", "CalibrationConfig",
            "Dislocation", "Estimator", "ExperienceError", "FrequencyGLM", "Loads",

@@ -73,11 +73,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from .._moved import moved_name
 from ..book import RateBook, national_rules
 from ..book.fields import ACCIDENT_GRADES, EXPOSURE_FIELDS, WORST_GRADE_LEVELS
-
 from ..engine.columns import MISSING, Problems, absent, categories, dates, numbers
-from .._moved import moved_name
 from ..errors import ProfileError
 from ..renewal import HONOUR_LEVELS, STANDARDISATION_GRADES
 

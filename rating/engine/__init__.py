@@ -25,8 +25,13 @@ The engine is pure: no files, no network, no database; it imports the rules
 (:mod:`rating.book`) and nothing above it.
 """
 
-from .limits import (LimitFloor, LimitSchedule, build_schedule, per_person_floor,
-                     work_injury_benchmark)
+from .limits import (
+                     LimitFloor,
+                     LimitSchedule,
+                     build_schedule,
+                     per_person_floor,
+                     work_injury_benchmark,
+)
 from .premium import Rated, rate_frame
 
 __all__ = ["LimitFloor", "LimitSchedule", "Rated", "build_schedule", "per_person_floor",

@@ -28,6 +28,7 @@ from ..book import (
 )
 from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS
 from ..book.reference import value_at
+from ..errors import ReferenceDataError
 from .columns import encode
 from .memo import by_identity
 from .money import share_of
@@ -96,6 +97,13 @@ def per_person_floor(book: RateBook, date: dt.date, *,
     Returns
     -------
     LimitFloor
+
+    Raises
+    ------
+    ReferenceDataError
+        No floor applies, no income figure is in or before the prior year, or the latest one
+        is more than the statistics' ``projection_limit`` years older than the prior year
+        (e.g. with 3 and Xiamen's latest figure for 2023, dates after 2027-12-31).
     """
     national = national or national_rules()
     income = income or income_statistics()
@@ -109,10 +117,7 @@ def per_person_floor(book: RateBook, date: dt.date, *,
     income_year, provisional = None, False
     if rules.income_region is not None:
         wanted = date.year - 1
-        figure = income.lookup(rules.income_region, wanted)
-        if figure is None:
-            raise LookupError(f"no urban income figure for {rules.income_region} in or before "
-                              f"{wanted}; add it to tables/statistics/income.yaml")
+        figure = _income_figure(income, rules.income_region, date)
         income_year, provisional = figure.year, figure.year != wanted
         components.append(FloorComponent(
             "income", rules.income_multiple * figure.value,
@@ -125,13 +130,38 @@ def per_person_floor(book: RateBook, date: dt.date, *,
     if rules.fixed_floor is not None:
         components.append(FloorComponent("fixed", rules.fixed_floor, "local fixed floor"))
     if not components:
-        raise LookupError(f"no per-person floor applies on {date}: no national rule in force and "
+        raise ReferenceDataError(f"no per-person floor applies on {date}: no national rule in force and "
                           f"rate book {book.id} sets no local floor")
     best = max(components, key=lambda c: c.amount)
     step = rules.round_up_to
     amount = math.ceil(best.amount / step - 1e-9) * step
     return LimitFloor(date, float(amount), tuple(components), best.name, income_year,
                       provisional)
+
+
+def _income_figure(income: IncomeStatistics, region: str, date: dt.date):
+    """The income figure a date uses: its prior year's, or the latest earlier one, at most
+    ``income.projection_limit.years`` years older (tables/statistics/income.yaml).
+
+    Raises
+    ------
+    ReferenceDataError
+        No figure in or before the prior year, or the latest one too old for the date.
+    """
+    wanted = date.year - 1
+    figure = income.lookup(region, wanted)
+    if figure is None:
+        raise ReferenceDataError(f"no urban income figure for {region} in or before {wanted}; "
+                                 "add it to tables/statistics/income.yaml")
+    limit = income.projection_limit
+    if limit is not None and wanted - figure.year > limit.years:
+        raise ReferenceDataError(
+            f"the date {date} is too far ahead of the income statistics: it needs {region} "
+            f"urban income for {wanted}, and the latest figure is for {figure.year}; a date "
+            f"may use a figure at most {limit.years} years older than its prior year (dates "
+            f"up to {figure.year + limit.years + 1}-12-31; projection_limit in "
+            "tables/statistics/income.yaml)")
+    return figure
 
 
 def _cite(sources, entry) -> str:
@@ -313,10 +343,7 @@ def work_injury_benchmark(date: dt.date, *, national: NationalRules | None = Non
     """The work-injury benchmark for an injury on ``date`` (national income of the prior year)."""
     national = national or national_rules()
     income = income or income_statistics()
-    figure = income.lookup("CN", date.year - 1)
-    if figure is None:
-        raise LookupError(f"no national urban income figure in or before {date.year - 1}; "
-                          "add it to tables/statistics/income.yaml")
+    figure = _income_figure(income, "CN", date)
     rule = national.work_injury
     return WorkInjuryBenchmark(date, rule.death_multiple * figure.value, rule.death_multiple,
                                figure.value, figure.year, figure.year != date.year - 1,

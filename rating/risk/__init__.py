@@ -8,11 +8,26 @@ expected values and increased-limit factors.
     :mod:`rating.engine.limits`).
 """
 
-from .aggregate import (AggregateDistribution, Binomial, DiscreteSeverity, NegativeBinomial,
-                        Poisson, accident_severity, as_frequency, compound_moments, discretise,
-                        fft_aggregate, panjer, simulate_aggregate)
-from .increased_limits import (frozen_params, increased_limits, limit_factor_bands,
-                               limited_expected_value)
+from .aggregate import (
+                        AggregateDistribution,
+                        Binomial,
+                        DiscreteSeverity,
+                        NegativeBinomial,
+                        Poisson,
+                        accident_severity,
+                        as_frequency,
+                        compound_moments,
+                        discretise,
+                        fft_aggregate,
+                        panjer,
+                        simulate_aggregate,
+)
+from .increased_limits import (
+                        frozen_params,
+                        increased_limits,
+                        limit_factor_bands,
+                        limited_expected_value,
+)
 
 __all__ = ["AggregateDistribution", "Binomial", "DiscreteSeverity", "NegativeBinomial",
            "Poisson", "accident_severity", "as_frequency", "compound_moments", "discretise",
