@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 from typing import NamedTuple
@@ -56,23 +56,27 @@ class Member:
     step: Step
 
 
+Columns = Callable[[Iterable[np.ndarray]], list]
+"""Reads columns for one evaluation of a chain: a list of them, as the numbers used."""
+
+
 class _Arithmetic(NamedTuple):
     """How one evaluation of a chain reads its columns: which rows, and as which numbers."""
 
-    column: Callable[[np.ndarray], np.ndarray]  # a float column as the numbers multiplied
-    mask: Callable[[np.ndarray], np.ndarray]    # a boolean column, for the rows evaluated
-    constant: Callable[[float], object]         # a rate-book constant (1, floor, cap)
+    columns: Columns                     # float columns, as the numbers multiplied
+    masks: Columns                       # boolean columns, for the rows evaluated
+    constant: Callable[[float], object]  # a rate-book constant (1, floor, cap)
 
 
-_IN_FLOAT = _Arithmetic(column=lambda values: values, mask=lambda applies: applies,
-                        constant=float)
+# the builtin list, not a function per column: a quote's arithmetic is a few microseconds
+_IN_FLOAT = _Arithmetic(columns=list, masks=list, constant=float)
 """Float arithmetic on every row: the columns as they are."""
 
 
 def _in_decimal(rows: np.ndarray) -> _Arithmetic:
     """Exact decimal arithmetic on ``rows``: each value the decimal literal it was read from."""
-    return _Arithmetic(column=lambda values: exact(values[rows]),
-                       mask=lambda applies: applies[rows], constant=exact_scalar)
+    return _Arithmetic(columns=lambda cols: [exact(c[rows]) for c in cols],
+                       masks=lambda masks: [m[rows] for m in masks], constant=exact_scalar)
 
 
 class FloatingFactor(NamedTuple):
@@ -91,28 +95,25 @@ class FloatingChain:
     ----------
     rules : Floating
         The book's floating section: each group's rule, how groups combine, floor and cap.
-    factors : tuple of tuple of ndarray
+    factors : list of list of ndarray
         Per group, in the book's order, each member table's factor column (1 where the table
         does not apply).
-    applies : tuple of tuple of ndarray
+    applies : list of list of ndarray
         Per group, the rows each member table applies to.
     """
 
     rules: Floating
-    factors: tuple[tuple[np.ndarray, ...], ...]
-    applies: tuple[tuple[np.ndarray, ...], ...]
+    factors: list[list[np.ndarray]]
+    applies: list[list[np.ndarray]]
 
     @classmethod
     def of(cls, rules: Floating, members: list[Member]) -> FloatingChain:
         """The chain of ``members``, grouped as the book groups them."""
-        grouped = [[m.step for m in members if m.group == g] for g in rules.groups]
-        return cls(rules, tuple(tuple(s.factor for s in steps) for steps in grouped),
-                   tuple(tuple(s.applies for s in steps) for steps in grouped))
+        return cls(rules, [[m.step.factor for m in members if m.group == g] for g in rules.groups],
+                   [[m.step.applies for m in members if m.group == g] for g in rules.groups])
 
-    @functools.cached_property
     def in_float(self) -> FloatingFactor:
-        """Every row's floating factor in float; computed once, for the premium and for the
-        result's factor and group columns alike."""
+        """Every row's floating factor in float."""
         return self._evaluate(_IN_FLOAT)
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
@@ -134,14 +135,21 @@ class FloatingChain:
         """Combine each group by its rule, the groups by ``rules.combine``, then bound."""
         num = arithmetic.constant
         one = num(1.0)
-        groups = [_RULES[grp.rule](list(map(arithmetic.column, cols)),
-                                   list(map(arithmetic.mask, masks)), one)
+        groups = [_RULES[grp.rule](arithmetic.columns(cols), arithmetic.masks(masks), one)
                   for grp, cols, masks in zip(self.rules.groups.values(), self.factors,
                                               self.applies)]
         raw = _RULES[self.rules.combine](groups, None, one)
         bounded = np.maximum(raw, num(self.rules.floor))
         np.minimum(bounded, num(self.rules.cap), out=bounded)
         return FloatingFactor(bounded, groups, raw)
+
+
+class FloatPremium(NamedTuple):
+    """A chain evaluated in float for every row."""
+
+    before_minimum: np.ndarray  # the product, yuan
+    final: np.ndarray           # at least the minimum premium, yuan
+    floating: FloatingFactor
 
 
 @dataclass(frozen=True)
@@ -181,9 +189,10 @@ class Chain:
     after: tuple[np.ndarray, ...]
     minimum: np.ndarray
 
-    def in_float(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every row's premium in float, yuan: before the minimum premium, and final."""
-        return self._multiply(_IN_FLOAT, self.floating.in_float.bounded)
+    def in_float(self) -> FloatPremium:
+        """Every row's premium in float, and the floating factor it was computed with."""
+        floating = self.floating.in_float()
+        return FloatPremium(*self._multiply(_IN_FLOAT, floating.bounded), floating)
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
         """The final premium of ``rows`` in exact decimal, yuan (Decimal objects)."""
@@ -196,25 +205,27 @@ class Chain:
         (1 or 1000) adds the places of its reciprocal (another divisor's would have too many
         places to settle anything); the minimum premium has its own.
         """
-        def at(values: np.ndarray) -> np.ndarray:
-            return places(values[rows])
-        product = at(self.exposure) + at(self.base_rate) + places(1.0 / self.per_unit[rows])
+        def at(cols: Iterable[np.ndarray]) -> list[np.ndarray]:
+            return [places(c[rows]) for c in cols]
+        exposure, base_rate, minimum = at((self.exposure, self.base_rate, self.minimum))
+        product = exposure + base_rate + places(1.0 / self.per_unit[rows])
         product += sum(self._factors(at, self.floating.places(rows)))
-        return np.maximum(product, at(self.minimum))
+        return np.maximum(product, minimum)
 
     def _multiply(self, arithmetic: _Arithmetic,
                   floated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The product, before and after the minimum premium; ``floated`` is the floating
         factor in the same arithmetic. Only operators that float and Decimal arrays share."""
-        column = arithmetic.column
-        premium = column(self.exposure) * column(self.base_rate) / column(self.per_unit)
-        for f in self._factors(column, floated):
+        exposure, base_rate, per_unit, minimum = arithmetic.columns(
+            (self.exposure, self.base_rate, self.per_unit, self.minimum))
+        premium = exposure * base_rate / per_unit
+        for f in self._factors(arithmetic.columns, floated):
             premium *= f  # in place: the same products, without a new array per step
-        return premium, np.maximum(premium, column(self.minimum))
+        return premium, np.maximum(premium, minimum)
 
-    def _factors(self, column: Callable[[np.ndarray], np.ndarray], floated) -> list:
-        """The factors in the manual's order, each column read by ``column``."""
-        return [*map(column, self.before), floated, *map(column, self.after)]
+    def _factors(self, columns: Columns, floated) -> list:
+        """The factors in the manual's order, the columns read by ``columns``."""
+        return [*columns(self.before), floated, *columns(self.after)]
 
 
 @dataclass
@@ -343,9 +354,9 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     floating = FloatingChain.of(book.floating, members)
     before, after = [limit_step, *tier_steps], [*loading_steps, term_step]
     chain = Chain(exposure, subsectors.base_rate[ok_sub], subsectors.per_unit[ok_sub],
-                  tuple(s.factor for s in before), floating, tuple(s.factor for s in after),
+                  tuple([s.factor for s in before]), floating, tuple([s.factor for s in after]),
                   subsectors.minimum[ok_sub])
-    before_min, final = chain.in_float()
+    before_min, final, fl = chain.in_float()
     too_big = ~(final < MAX_PREMIUM)
     if np.count_nonzero(too_big):
         problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
@@ -355,7 +366,6 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         problems.raise_if_any()
     premium_fen = to_fen(final, chain.exact, chain.places)
     prevention_fen, commission_fen = _split(premium_fen, prevention, commission)
-    fl = floating.in_float
     floating_step = Step("floating", Label(zh="浮动费率系数", en="floating factor"), "floating",
                          fl.bounded, np.ones(inputs.n, dtype=bool), fl.raw)
     return Rated(
