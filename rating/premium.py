@@ -195,7 +195,9 @@ class Chain:
         return FloatPremium(*self._multiply(_IN_FLOAT, floating.bounded), floating)
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
-        """The final premium of ``rows`` in exact decimal, yuan (Decimal objects)."""
+        """The final premium of ``rows`` in exact decimal, yuan (Decimal objects), in the
+        current decimal context: :func:`rating.money.to_fen` gives it 60 digits, enough for
+        any premium below MAX_PREMIUM to be exact."""
         return self._multiply(_in_decimal(rows), self.floating.exact(rows))[1]
 
     def places(self, rows: np.ndarray) -> np.ndarray:
@@ -223,7 +225,7 @@ class Chain:
             premium *= f  # in place: the same products, without a new array per step
         return premium, np.maximum(premium, minimum)
 
-    def _factors(self, columns: Columns, floated) -> list:
+    def _factors(self, columns: Columns, floated: np.ndarray) -> list:
         """The factors in the manual's order, the columns read by ``columns``."""
         return [*columns(self.before), floated, *columns(self.after)]
 
