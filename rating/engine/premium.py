@@ -10,32 +10,39 @@ Per row, in the order of the rating manual::
       × term factor                 (short-term scale; 1 for a full year or a project)
     max(…, minimum premium)
     rounded half-up to the fen
+    split: prevention fund, commission, net
 
-Lookups (:mod:`rating.engine.lookups`) produce one float column per step; :func:`_chain` multiplies
-them. ``_chain`` uses only operators that also work on arrays of :class:`decimal.Decimal`, so
-the rows whose float result is too close to a half fen are recomputed exactly by the very
-same function.
+:func:`rate_frame` runs the manual's stages in turn (term, exposure, limits, factor steps,
+distribution); lookups (:mod:`rating.engine.lookups`) give one float column per step. A
+:class:`Chain` holds these columns in the manual's order and evaluates the product from that
+one list in three ways: in float for every row, in exact decimal for the rows whose float
+result is too close to a half fen, and as a count of decimal places that settles most of
+those rows without decimals (see :func:`rating.engine.money.to_fen`). A step added to the chain is
+thus in all three.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..book import IncomeStatistics, RateBook, income_statistics, national_rules
+from ..book import (IncomeStatistics, RateBook, commission_cap, income_statistics,
+                    national_rules)
 from ..book.fields import EXPOSURE_FIELDS, check_known
 from ..book.model import SCHEDULE_KEYS, Floating, Label
-from ..coinsurance import coinsurance_codes
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
 from .money import exact, places, share_of, to_fen
+from .shares import coinsurance_codes
 
 MAX_PREMIUM = 1e13
 """Premiums above this many yuan are refused: far beyond any real policy, and their fen would
@@ -50,6 +57,180 @@ class Member:
     step: Step
 
 
+Columns = Callable[[Iterable[np.ndarray]], list]
+"""Reads columns for one evaluation of a chain: a list of them, as the numbers used."""
+
+
+class _Arithmetic(NamedTuple):
+    """How one evaluation of a chain reads its columns: which rows, and as which numbers."""
+
+    columns: Columns                     # float columns, as the numbers multiplied
+    masks: Columns                       # boolean columns, for the rows evaluated
+    constant: Callable[[float], object]  # a rate-book constant (1, floor, cap)
+
+
+# the builtin list, not a function per column: a quote's arithmetic is a few microseconds
+_IN_FLOAT = _Arithmetic(columns=list, masks=list, constant=float)
+"""Float arithmetic on every row: the columns as they are."""
+
+
+def _in_decimal(rows: np.ndarray) -> _Arithmetic:
+    """Exact decimal arithmetic on ``rows``: each value the decimal literal it was read from."""
+    return _Arithmetic(columns=lambda cols: [exact(c[rows]) for c in cols],
+                       masks=lambda masks: [m[rows] for m in masks], constant=exact_scalar)
+
+
+class FloatingFactor(NamedTuple):
+    """The floating factor (浮动费率系数) of each row, and what it is made of."""
+
+    bounded: np.ndarray        # raw, bounded by the book's floor and cap: the factor applied
+    groups: list[np.ndarray]   # each group's factor, in the book's order
+    raw: np.ndarray            # the groups combined
+
+
+@dataclass(frozen=True)
+class FloatingChain:
+    """The floating-factor tables' columns, and the book's rules that combine them.
+
+    Attributes
+    ----------
+    rules : Floating
+        The book's floating section: each group's rule, how groups combine, floor and cap.
+    factors : list of list of ndarray
+        Per group, in the book's order, each member table's factor column (1 where the table
+        does not apply).
+    applies : list of list of ndarray
+        Per group, the rows each member table applies to.
+    """
+
+    rules: Floating
+    factors: list[list[np.ndarray]]
+    applies: list[list[np.ndarray]]
+
+    @classmethod
+    def of(cls, rules: Floating, members: list[Member]) -> FloatingChain:
+        """The chain of ``members``, grouped as the book groups them."""
+        return cls(rules, [[m.step.factor for m in members if m.group == g] for g in rules.groups],
+                   [[m.step.applies for m in members if m.group == g] for g in rules.groups])
+
+    def in_float(self) -> FloatingFactor:
+        """Every row's floating factor in float."""
+        return self._evaluate(_IN_FLOAT)
+
+    def exact(self, rows: np.ndarray) -> np.ndarray:
+        """The bounded floating factor of ``rows`` in exact decimal (Decimal objects)."""
+        return self._evaluate(_in_decimal(rows)).bounded
+
+    def places(self, rows: np.ndarray) -> np.ndarray:
+        """An upper bound on the decimal places of :meth:`exact` (int64), from the members'
+        places: a product of decimals has at most the sum of their places; a sum (of factors
+        less 1), a highest, a lowest and a bound at most the most of theirs."""
+        def combined(rule: str, cols: list[np.ndarray]) -> np.ndarray:
+            return sum(cols) if rule == "product" else reduce(np.maximum, cols)
+        groups = [combined(grp.rule, [places(c[rows]) for c in cols])
+                  for grp, cols in zip(self.rules.groups.values(), self.factors)]
+        bounds = places(np.array([self.rules.floor, self.rules.cap])).max()
+        return np.maximum(combined(self.rules.combine, groups), bounds)
+
+    def _evaluate(self, arithmetic: _Arithmetic) -> FloatingFactor:
+        """Combine each group by its rule, the groups by ``rules.combine``, then bound."""
+        num = arithmetic.constant
+        one = num(1.0)
+        groups = [_RULES[grp.rule](arithmetic.columns(cols), arithmetic.masks(masks), one)
+                  for grp, cols, masks in zip(self.rules.groups.values(), self.factors,
+                                              self.applies)]
+        raw = _RULES[self.rules.combine](groups, None, one)
+        bounded = np.maximum(raw, num(self.rules.floor))
+        np.minimum(bounded, num(self.rules.cap), out=bounded)
+        return FloatingFactor(bounded, groups, raw)
+
+
+class FloatPremium(NamedTuple):
+    """A chain evaluated in float for every row."""
+
+    before_minimum: np.ndarray  # the product, yuan
+    final: np.ndarray           # at least the minimum premium, yuan
+    floating: FloatingFactor
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The premium chain of a frame's rows: its columns, in the order of the rating manual.
+
+    ``premium = max(exposure × base_rate / per_unit × before… × floating × after…, minimum)``
+
+    The one list of columns is evaluated three ways, so that a step added to it is in all
+    three: in float for every row (:meth:`in_float`), in exact decimal for some rows
+    (:meth:`exact`), and as an upper bound on the decimal places of the exact premium
+    (:meth:`places`).
+
+    Attributes
+    ----------
+    exposure : ndarray of float
+        In the sub-sector's unit (persons, vehicles, vessels, tonnes, or yuan).
+    base_rate : ndarray of float
+        As in the book: yuan per unit of exposure, or ‰ of a money exposure.
+    per_unit : ndarray of float
+        1, or 1000 where the base rate is in ‰.
+    before : tuple of ndarray
+        The factors before the floating factor: limit factor, then tier factors.
+    floating : FloatingChain
+        The floating factor's member columns and rules.
+    after : tuple of ndarray
+        The factors after it: loadings, then the term factor.
+    minimum : ndarray of float
+        Minimum premium, yuan.
+    """
+
+    exposure: np.ndarray
+    base_rate: np.ndarray
+    per_unit: np.ndarray
+    before: tuple[np.ndarray, ...]
+    floating: FloatingChain
+    after: tuple[np.ndarray, ...]
+    minimum: np.ndarray
+
+    def in_float(self) -> FloatPremium:
+        """Every row's premium in float, and the floating factor it was computed with."""
+        floating = self.floating.in_float()
+        return FloatPremium(*self._multiply(_IN_FLOAT, floating.bounded), floating)
+
+    def exact(self, rows: np.ndarray) -> np.ndarray:
+        """The final premium of ``rows`` in exact decimal, yuan (Decimal objects), in the
+        current decimal context: :func:`rating.money.to_fen` gives it 60 digits, enough for
+        any premium below MAX_PREMIUM to be exact."""
+        return self._multiply(_in_decimal(rows), self.floating.exact(rows))[1]
+
+    def places(self, rows: np.ndarray) -> np.ndarray:
+        """An upper bound on the decimal places of :meth:`exact` (int64).
+
+        A product of decimals has at most the sum of their places; dividing by ``per_unit``
+        (1 or 1000) adds the places of its reciprocal (another divisor's would have too many
+        places to settle anything); the minimum premium has its own.
+        """
+        def at(cols: Iterable[np.ndarray]) -> list[np.ndarray]:
+            return [places(c[rows]) for c in cols]
+        exposure, base_rate, minimum = at((self.exposure, self.base_rate, self.minimum))
+        product = exposure + base_rate + places(1.0 / self.per_unit[rows])
+        product += sum(self._factors(at, self.floating.places(rows)))
+        return np.maximum(product, minimum)
+
+    def _multiply(self, arithmetic: _Arithmetic,
+                  floated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The product, before and after the minimum premium; ``floated`` is the floating
+        factor in the same arithmetic. Only operators that float and Decimal arrays share."""
+        exposure, base_rate, per_unit, minimum = arithmetic.columns(
+            (self.exposure, self.base_rate, self.per_unit, self.minimum))
+        premium = exposure * base_rate / per_unit
+        for f in self._factors(arithmetic.columns, floated):
+            premium *= f  # in place: the same products, without a new array per step
+        return premium, np.maximum(premium, minimum)
+
+    def _factors(self, columns: Columns, floated: np.ndarray) -> list:
+        """The factors in the manual's order, the columns read by ``columns``."""
+        return [*columns(self.before), floated, *columns(self.after)]
+
+
 @dataclass
 class Rated:
     """Everything the engine computed for a frame of profiles (row-aligned arrays)."""
@@ -60,9 +241,7 @@ class Rated:
     subsector_code: np.ndarray    # into subsector_keys
     subsector_keys: list[tuple[str, str]]
     rate: Days                    # rating dates, as codes into distinct days
-    exposure: np.ndarray          # in the sub-sector's unit
-    base_rate: np.ndarray         # as in the book (yuan per unit, or ‰)
-    per_unit: np.ndarray          # 1 or 1000
+    chain: Chain                  # the premium's columns: exposure, base rate, factors, minimum
     limit: np.ndarray             # per-person limit, yuan
     floor: np.ndarray             # statutory floor, yuan
     floors: dict[dt.date, LimitFloor]
@@ -71,7 +250,6 @@ class Rated:
     members: list[Member]
     groups: dict[str, np.ndarray]
     floating_raw: np.ndarray
-    minimum: np.ndarray
     before_minimum: np.ndarray
     premium_fen: np.ndarray
     prevention_fen: np.ndarray
@@ -84,6 +262,26 @@ class Rated:
     @property
     def premium(self) -> np.ndarray:
         return self.premium_fen / 100.0
+
+    @property
+    def exposure(self) -> np.ndarray:
+        """Exposure, in the sub-sector's unit."""
+        return self.chain.exposure
+
+    @property
+    def base_rate(self) -> np.ndarray:
+        """Base rate as in the book (yuan per unit, or ‰)."""
+        return self.chain.base_rate
+
+    @property
+    def per_unit(self) -> np.ndarray:
+        """1, or 1000 where the base rate is in ‰."""
+        return self.chain.per_unit
+
+    @property
+    def minimum(self) -> np.ndarray:
+        """Minimum premium, yuan."""
+        return self.chain.minimum
 
     @property
     def rate_date(self) -> np.ndarray:
@@ -131,46 +329,93 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         For unknown columns, or rows whose values are invalid (naming row and field).
     """
     check_known(frame.columns)
-    n = len(frame)
     problems = Problems(frame.index, single=single)
     inputs = Inputs(frame, problems, encoded)
-    col = inputs.column
-
-    # --- sector and sub-sector -------------------------------------------------------------
+    # Every stage reads and checks its inputs before any arithmetic, in this order (the
+    # order problems are reported in).
     subsectors = _subsector_table(book)
     s_code, sub_code = _subsectors(book, subsectors, inputs)
-    subs = subsectors.keys
     ok_sub = np.where(sub_code >= 0, sub_code, 0)
+    rate, term_step = _term(book, subsectors.project[ok_sub], inputs, date)
+    exposure = _exposure(np.where(sub_code >= 0, subsectors.basis_code[ok_sub], -1), inputs)
+    floors, floor = _floors(book, rate, problems, income)
+    limit = _per_person_limit(floor, inputs)
+    schedule = _schedule(book, limit, inputs)
+    limit_step = _limit_step(book, limit, problems)
+    # rows in a set of sectors, found once per set: several tables cover the same sectors
+    rows_in = functools.cache(lambda sectors: in_sectors(sectors, book, s_code))
+    tier_steps = _tier_steps(book, rows_in, inputs)
+    members = _floating_members(book, rows_in, inputs)
+    loading_steps = _loading_steps(book, rows_in, inputs)
+    prevention, commission, cap = _shares(book, rate, inputs)
+    coinsurance_codes(inputs.column("coinsurance"), problems, inputs.n)  # split on output
+    inputs.check_the_rest()
+    if problems.items and errors == "collect":
+        return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows(), income)
+    problems.raise_if_any()
 
-    # --- dates and term ----------------------------------------------------------------------
+    floating = FloatingChain.of(book.floating, members)
+    before, after = [limit_step, *tier_steps], [*loading_steps, term_step]
+    chain = Chain(exposure, subsectors.base_rate[ok_sub], subsectors.per_unit[ok_sub],
+                  tuple([s.factor for s in before]), floating, tuple([s.factor for s in after]),
+                  subsectors.minimum[ok_sub])
+    before_min, final, fl = chain.in_float()
+    too_big = ~(final < MAX_PREMIUM)
+    if np.count_nonzero(too_big):
+        problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
+                     "check the exposure and the rate book's rates")
+        if errors == "collect":
+            return _rate_good_rows(frame, book, date, problems, ~too_big, income)
+        problems.raise_if_any()
+    premium_fen = to_fen(final, chain.exact, chain.places)
+    prevention_fen, commission_fen = _split(premium_fen, prevention, commission)
+    floating_step = Step("floating", Label(zh="浮动费率系数", en="floating factor"), "floating",
+                         fl.bounded, np.ones(inputs.n, dtype=bool), fl.raw)
+    return Rated(
+        book=book, index=frame.index, sector_code=s_code, subsector_code=ok_sub,
+        subsector_keys=subsectors.keys, rate=rate, chain=chain, limit=limit, floor=floor,
+        floors=floors, schedule=schedule, steps=[*before, floating_step, *after],
+        members=members, groups=dict(zip(book.floating.groups, fl.groups)),
+        floating_raw=fl.raw, before_minimum=before_min, premium_fen=premium_fen,
+        prevention_fen=prevention_fen, commission_fen=commission_fen,
+        prevention_share=prevention, commission_rate=commission, commission_cap=cap,
+        problems=problems)
+
+
+def _term(book: RateBook, project: np.ndarray, inputs: Inputs,
+          date: dt.date | None) -> tuple[Days, Step]:
+    """The rating dates (``date``, default each inception date) and the term factor: the
+    book's short-term scale by months insured, 1 for a full year or a project (保险期限)."""
+    problems, n = inputs.problems, inputs.n
     start, end = inputs.days("inception_date"), inputs.days("expiry_date")
     problems.add(np.isnat(start.days)[start.codes] & inputs.absent("inception_date"),
                  "inception_date", "is required (YYYY-MM-DD)")
     rate = start if date is None else Days(np.zeros(n, dtype=np.int64),
                                             np.array([date, "NaT"], dtype="datetime64[D]"))
-    project = subsectors.project[ok_sub]
     months, ends_before = _term_months(start, end)
     problems.add(ends_before, "expiry_date", "is before inception_date")
     max_m = book.term.max_months
     problems.add(~project & (months > max_m), "expiry_date",
                  f"an annual policy runs at most {max_m} months; longer terms are not allowed")
+    # no expiry date: a full year
     annual_months = np.where(np.isnat(end.days)[end.codes], max_m, months)
     annual_months = np.maximum(np.minimum(annual_months, max_m), 1)  # np.clip costs 3 times more
     scale = np.asarray(book.term.short_term_scale)
-    term_step = Step("term", Label(zh="保险期限", en="term"), "term",
-                     np.where(project, 1.0, scale[annual_months - 1]), ~project,
-                     annual_months, None, "months")
+    return rate, Step("term", Label(zh="保险期限", en="term"), "term",
+                      np.where(project, 1.0, scale[annual_months - 1]), ~project,
+                      annual_months, None, "months")
 
-    # --- exposure ----------------------------------------------------------------------------
-    per_unit, base_rate, minimum = (subsectors.per_unit[ok_sub], subsectors.base_rate[ok_sub],
-                                    subsectors.minimum[ok_sub])
-    exposure = np.full(n, np.nan)
-    basis_code = np.where(sub_code >= 0, subsectors.basis_code[ok_sub], -1)
+
+def _exposure(basis_code: np.ndarray, inputs: Inputs) -> np.ndarray:
+    """Each row's exposure in its sub-sector's unit: the profile field of the sub-sector's
+    basis (``basis_code`` into EXPOSURE_FIELDS, -1 for no sub-sector: NaN)."""
+    problems = inputs.problems
+    exposure = np.full(inputs.n, np.nan)
     for b, (basis, fname) in enumerate(EXPOSURE_FIELDS.items()):
         rows = basis_code == b
         # np.count_nonzero for a truth test: a quarter of the cost of ndarray.any on a
         # quote's one-row masks, and as fast on a million rows
-        if not np.count_nonzero(rows) and fname not in frame.columns:
+        if not np.count_nonzero(rows) and fname not in inputs.columns:
             continue
         values = inputs.numeric(fname)
         np.copyto(exposure, values, where=rows)
@@ -178,46 +423,71 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
             problems.add(rows & np.isnan(values) & inputs.absent(fname), fname,
                          f"is required: the sub-sector is rated on {basis}")
             problems.add(rows & (values == 0), fname, "must be greater than 0")
+    return exposure
 
-    # --- limits --------------------------------------------------------------------------------
-    floors, floor = _floors(book, rate, problems, income)
+
+def _per_person_limit(floor: np.ndarray, inputs: Inputs) -> np.ndarray:
+    """The per-person limit chosen (yuan), default the statutory floor, which it may not be
+    below."""
     limit = inputs.numeric("per_person_limit")
     limit = np.where(np.isnan(limit), floor, limit)
     below = limit < floor
     for amount in np.unique(floor[below]) if np.count_nonzero(below) else ():
-        problems.add(below & (floor == amount), "per_person_limit",
-                     f"is below the statutory per-person floor of {amount:,.0f} yuan in force "
-                     "on the rating date")
-    schedule = _schedule(book, limit, inputs)
-    limit_step = band_step("limit", book.limit_factors.label, "limit_factors",
-                           book.limit_factors.bands, book.limit_factors.closed, limit,
-                           np.ones(n, dtype=bool), "per_person_limit", problems)
+        inputs.problems.add(below & (floor == amount), "per_person_limit",
+                            f"is below the statutory per-person floor of {amount:,.0f} yuan "
+                            "in force on the rating date")
+    return limit
 
-    # --- tiers and floating factors ----------------------------------------------------------
-    # rows in a set of sectors, found once per set: several tables cover the same sectors
-    rows_in = functools.cache(lambda sectors: in_sectors(sectors, book, s_code))
-    tier_steps = [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table.sectors),
-                             inputs)
-                  for name, table in book.tiers.items()]
-    members = [Member(g, table_step(f"floating.{g}.{name}",
-                                    f"floating.groups.{g}.factors.{name}", table,
-                                    rows_in(table.sectors), inputs))
-               for g, group in book.floating.groups.items()
-               for name, table in group.factors.items()]
 
-    # --- loadings --------------------------------------------------------------------------
-    chosen = key_lists(col("extensions"), "extensions", list(book.loadings), problems, n=n)
-    loading_steps = []
+def _limit_step(book: RateBook, limit: np.ndarray, problems: Problems) -> Step:
+    """The limit factor of each row's per-person limit (yuan)."""
+    factors = book.limit_factors
+    return band_step("limit", factors.label, "limit_factors", factors.bands, factors.closed,
+                     limit, np.ones(len(limit), dtype=bool), "per_person_limit", problems)
+
+
+RowsIn = Callable[[tuple[str, ...] | None], np.ndarray]
+"""Rows whose sector is in a set of sectors (None: every sector)."""
+
+
+def _tier_steps(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[Step]:
+    """One step per tier table (分级费率), in the book's order."""
+    return [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table.sectors), inputs)
+            for name, table in book.tiers.items()]
+
+
+def _floating_members(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[Member]:
+    """One step per floating-factor table, group by group in the book's order."""
+    return [Member(g, table_step(f"floating.{g}.{name}", f"floating.groups.{g}.factors.{name}",
+                                 table, rows_in(table.sectors), inputs))
+            for g, group in book.floating.groups.items()
+            for name, table in group.factors.items()]
+
+
+def _loading_steps(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[Step]:
+    """One step per loading of the book: its factor where the extension is chosen (and
+    offered for the row's sector), 1 elsewhere."""
+    problems = inputs.problems
+    chosen = key_lists(inputs.column("extensions"), "extensions", list(book.loadings), problems,
+                       n=inputs.n)
+    steps = []
     for j, (name, loading) in enumerate(book.loadings.items()):
         allowed = rows_in(loading.sectors)
         problems.add(chosen[:, j] & ~allowed, "extensions",
                      f"{name!r} is not offered for this sector")
         applies = chosen[:, j] & allowed
-        loading_steps.append(Step(f"loading.{name}", loading.label, f"loadings.{name}",
-                                  np.where(applies, loading.factor, 1.0), applies,
-                                  applies.astype(np.int8), ("", name)))
+        steps.append(Step(f"loading.{name}", loading.label, f"loadings.{name}",
+                          np.where(applies, loading.factor, 1.0), applies,
+                          applies.astype(np.int8), ("", name)))
+    return steps
 
-    # --- distribution ------------------------------------------------------------------------
+
+def _shares(book: RateBook, rate: Days,
+            inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prevention-fund share (default the book's minimum), the commission rate (default
+    0) and the commission cap in force (inf where none) of each row, as fractions of the
+    premium."""
+    problems = inputs.problems
     share_min = book.expenses.prevention_share_min
     prevention = inputs.numeric("prevention_share")
     prevention = np.where(np.isnan(prevention), share_min, prevention)
@@ -232,66 +502,17 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
                      f"is above the commission cap of {amount:g} in force on the rating date")
     problems.add(prevention + commission > 1.0, "commission_rate",
                  "prevention share plus commission exceed the premium")
+    return prevention, commission, cap
 
-    coinsurance_codes(col("coinsurance"), problems, n)  # validated here, split on output
-    inputs.check_the_rest()
-    if problems.items and errors == "collect":
-        return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows(), income)
-    problems.raise_if_any()
 
-    # --- arithmetic --------------------------------------------------------------------------
-    factor_cols = [limit_step.factor] + [s.factor for s in tier_steps]
-    member_cols = [[m.step.factor for m in members if m.group == g]
-                   for g in book.floating.groups]
-    member_masks = [[m.step.applies for m in members if m.group == g]
-                    for g in book.floating.groups]
-    loading_cols = [s.factor for s in loading_steps]
-    floated, groups, raw = _chain_floating(book.floating, member_cols, member_masks, float)
-    before_min, final = _chain(exposure, base_rate, per_unit, factor_cols, floated,
-                               loading_cols, term_step.factor, minimum)
-
-    def exact_final(rows: np.ndarray) -> np.ndarray:
-        mem = [[exact(c[rows]) for c in g] for g in member_cols]
-        masks = [[m[rows] for m in g] for g in member_masks]
-        fl, _, _ = _chain_floating(book.floating, mem, masks, exact_scalar)
-        return _chain(exact(exposure[rows]), exact(base_rate[rows]), exact(per_unit[rows]),
-                      [exact(c[rows]) for c in factor_cols], fl,
-                      [exact(c[rows]) for c in loading_cols], exact(term_step.factor[rows]),
-                      exact(minimum[rows]))[1]
-
-    def final_places(rows: np.ndarray) -> np.ndarray:
-        # at most as many decimal places as the chain of exact_final can produce (see
-        # _floating_places); dividing by per_unit (1 or 1000) adds the places of its reciprocal
-        # (another divisor's would have too many places to settle anything)
-        mem = [[places(c[rows]) for c in g] for g in member_cols]
-        product = [places(c[rows]) for c in [exposure, base_rate, 1.0 / per_unit, *factor_cols,
-                                             *loading_cols, term_step.factor]]
-        return np.maximum(sum(product) + _floating_places(book.floating, mem),
-                          places(minimum[rows]))
-
-    too_big = ~(final < MAX_PREMIUM)
-    if np.count_nonzero(too_big):
-        problems.add(too_big, "exposure", f"the premium would exceed {MAX_PREMIUM:g} yuan; "
-                     "check the exposure and the rate book's rates")
-        if errors == "collect":
-            return _rate_good_rows(frame, book, date, problems, ~too_big, income)
-        problems.raise_if_any()
-    premium_fen = to_fen(final, exact_final, final_places)
+def _split(premium_fen: np.ndarray, prevention: np.ndarray,
+           commission: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prevention fund and the commission (int64 fen) of premiums in fen; the net is the
+    rest."""
     prevention_fen = share_of(premium_fen, prevention)
     # each share is rounded on its own; when they add up to 1 both may round up by half a fen
     commission_fen = np.minimum(share_of(premium_fen, commission), premium_fen - prevention_fen)
-    floating_step = Step("floating", Label(zh="浮动费率系数", en="floating factor"), "floating",
-                         floated, np.ones(n, dtype=bool), raw)
-    return Rated(
-        book=book, index=frame.index, sector_code=s_code, subsector_code=ok_sub,
-        subsector_keys=subs, rate=rate, exposure=exposure, base_rate=base_rate,
-        per_unit=per_unit, limit=limit, floor=floor, floors=floors, schedule=schedule,
-        steps=[limit_step, *tier_steps, floating_step, *loading_steps, term_step],
-        members=members, groups=dict(zip(book.floating.groups, groups)), floating_raw=raw,
-        minimum=minimum, before_minimum=before_min, premium_fen=premium_fen,
-        prevention_fen=prevention_fen, commission_fen=commission_fen,
-        prevention_share=prevention, commission_rate=commission, commission_cap=cap,
-        problems=problems)
+    return prevention_fen, commission_fen
 
 
 def _rate_good_rows(frame: pd.DataFrame, book: RateBook, date, problems: Problems,
@@ -382,23 +603,12 @@ def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> ScheduleColu
 def exact_floating(rated: Rated, rows: np.ndarray) -> np.ndarray:
     """The bounded floating factor of ``rows`` in exact decimal arithmetic (Decimal objects),
     for worksheets a person multiplies by hand (1.012, not 1.0120000000000002)."""
-    groups = rated.book.floating.groups
-    cols = [[exact(m.step.factor[rows]) for m in rated.members if m.group == g] for g in groups]
-    masks = [[m.step.applies[rows] for m in rated.members if m.group == g] for g in groups]
-    return _chain_floating(rated.book.floating, cols, masks, exact_scalar)[0]
+    return rated.chain.floating.exact(rows)
 
 
 def exact_scalar(x: float):
     """The exact decimal twin of a rate-book constant."""
     return exact(np.array([x]))[0]
-
-
-def _chain(exposure, base_rate, per_unit, factors, floated, loadings, term, minimum):
-    """The multiplicative chain; generic over float and Decimal arrays."""
-    premium = exposure * base_rate / per_unit
-    for f in [*factors, floated, *loadings, term]:
-        premium *= f  # in place: the same products, without a new array per step
-    return premium, np.maximum(premium, minimum)
 
 
 def _product(cols, masks, one):
@@ -427,28 +637,6 @@ _RULES = {
     "highest": _extreme(np.maximum, lambda one: -type(one)("Infinity")),
     "lowest": _extreme(np.minimum, lambda one: type(one)("Infinity")),
 }
-
-
-def _chain_floating(floating: Floating, member_cols, member_masks, num):
-    """Combine each group by its rule, the groups by ``floating.combine``, then bound."""
-    one = num(1.0)
-    groups = [_RULES[grp.rule](cols, masks, one)
-              for grp, cols, masks in zip(floating.groups.values(), member_cols, member_masks)]
-    raw = _RULES[floating.combine](groups, None, one)
-    bounded = np.maximum(raw, num(floating.floor))
-    np.minimum(bounded, num(floating.cap), out=bounded)
-    return bounded, groups, raw
-
-
-def _floating_places(floating: Floating, member_places) -> np.ndarray:
-    """An upper bound on the decimal places of the exact bounded floating factor, from its
-    members' places: a product of decimals has at most the sum of their places; a sum (of
-    factors less 1), a highest, a lowest and a bound at most the most of theirs."""
-    def rule(name, cols):
-        return sum(cols) if name == "product" else reduce(np.maximum, cols)
-    groups = [rule(grp.rule, cols) for grp, cols in zip(floating.groups.values(), member_places)]
-    bounds = places(np.array([floating.floor, floating.cap])).max()
-    return np.maximum(rule(floating.combine, groups), bounds)
 
 
 def _term_months(start: Days, end: Days) -> tuple[np.ndarray, np.ndarray]:
@@ -522,19 +710,9 @@ def _floors(book: RateBook, rate: Days, problems: Problems, income: IncomeStatis
     return floors, amounts[rate.codes]
 
 
-@by_identity
-def _cap_entries(entries) -> tuple[np.ndarray, np.ndarray]:
-    """The national commission caps' start dates, and the caps with inf before the first."""
-    return (np.array([e.effective_from for e in entries], dtype="datetime64[D]"),
-            np.array([np.inf] + [e.value for e in entries]))
-
-
 def _commission_caps(book: RateBook, rate: Days) -> np.ndarray:
-    """The cap in force per row: the national cap at the date and the book's own, the lower;
-    inf where there is none."""
-    starts, caps = _cap_entries(national_rules().commission_cap)
-    which = np.searchsorted(starts, rate.days, side="right")  # 0: before the first entry
-    out = caps[which]
-    if book.expenses.commission_cap is not None:
-        out = np.minimum(out, book.expenses.commission_cap)
-    return out[rate.codes]
+    """The cap in force per row (:func:`rating.book.commission_cap`), once per distinct day;
+    inf on a missing date, which the row is reported for."""
+    caps = [np.inf if np.isnat(day) else commission_cap(book, day.astype(dt.date))
+            for day in rate.days]
+    return np.array(caps, dtype=float)[rate.codes]
