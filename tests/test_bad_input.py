@@ -312,11 +312,12 @@ def test_unknown_option_is_one_line(capsys):
 
 def test_broken_pipe_exits_quietly():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "rating.cli", "quote", "--example", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    proc.stdout.close()  # the reader goes away before anything is written
-    code = proc.wait(timeout=60)
-    assert proc.stderr.read() == b""
+    with subprocess.Popen([sys.executable, "-m", "rating.cli", "quote", "--example", "--json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                          cwd=ROOT) as proc:
+        proc.stdout.close()  # the reader goes away before anything is written
+        code = proc.wait(timeout=60)
+        assert proc.stderr.read() == b""
     assert code == 141
 
 
