@@ -69,15 +69,22 @@ import numpy as np
 import pandas as pd
 import scipy
 import statsmodels
+from _timing import best_time  # a sibling module of the benchmark scripts
 from scipy import stats
 
-from _timing import best_time  # a sibling module of the benchmark scripts
 from rating.calibrate.experience import with_claims
-from rating.synthetic import synthetic_experience, true_relativities
 from rating.calibrate.glm import FrequencyGLM
-from rating.risk.aggregate import (AggregateDistribution, DiscreteSeverity, Poisson, discretise,
-                                   fft_aggregate, panjer, simulate_aggregate)
+from rating.risk.aggregate import (
+    AggregateDistribution,
+    DiscreteSeverity,
+    Poisson,
+    discretise,
+    fft_aggregate,
+    panjer,
+    simulate_aggregate,
+)
 from rating.risk.increased_limits import limited_expected_value
+from rating.synthetic import synthetic_experience, true_relativities
 
 SYNTHETIC_FACTORS = ["rating_unit", "scale", "enterprise_type", "standardisation_grade",
                      "worst_accident_grade"]
@@ -337,7 +344,8 @@ def glm_benchmark(exp: Experience, repeat: int, uncompressed_rows: int | None,
 
 def risk_figures(agg: AggregateDistribution, level: float) -> dict[str, float]:
     """Mean, VaR and TVaR at ``level`` of an aggregate distribution, yuan."""
-    return {"mean": agg.mean(), "var": float(agg.value_at_risk(level)), "tvar": float(agg.tvar(level))}
+    return {"mean": agg.mean(), "var": float(agg.value_at_risk(level)),
+            "tvar": float(agg.tvar(level))}
 
 
 def relative_errors(figures: dict[str, float], reference: dict[str, float]) -> dict[str, float]:

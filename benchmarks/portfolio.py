@@ -39,8 +39,8 @@ import tracemalloc
 
 import numpy as np
 import pandas as pd
-
 from _timing import best_time  # a sibling module of the benchmark scripts
+
 import rating
 from rating.synthetic import synthetic_portfolio
 
@@ -153,7 +153,7 @@ def analyst_premium(book):
         "deaths", "major_hazards_unrectified", "claim_free_years"}
     scale = book.term.short_term_scale
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def floor(day: dt.date) -> float:
         return rating.per_person_floor(book, day).amount
 

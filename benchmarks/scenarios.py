@@ -19,6 +19,7 @@ import time
 import tracemalloc
 
 from _timing import best_time  # a sibling module of the benchmark scripts
+
 import rating
 from rating import scenarios
 from rating.synthetic import synthetic_portfolio

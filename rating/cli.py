@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug (a KeyError too): say so in one line unless asked for the traceback
+    except Exception as exc:  # a bug (a KeyError too): one line unless RATING_DEBUG asks for more
         if os.environ.get("RATING_DEBUG"):
             raise
         print(f"rating: internal error: {type(exc).__name__}: {exc} "
@@ -481,7 +481,8 @@ def _cmd_limits(args) -> int:
     out.append(f"{'默认限额表' if zh else 'default schedule'} (per person {per_person:,.0f}):")
     out += [f"  {k:24} {v:>16,.2f}" for k, v in doc["schedule"].items()]
     out.append(f"{'工伤一次性工亡补助金' if zh else 'work-injury death subsidy'}: "
-               f"{bench.death_subsidy:,.2f} = {bench.death_multiple:g} × {bench.national_income:,.0f} "
+               f"{bench.death_subsidy:,.2f} = {bench.death_multiple:g} × "
+               f"{bench.national_income:,.0f} "
                f"(national urban income {bench.income_year}"
                + (", provisional" if bench.provisional else "") + ")")
     out.append(("  一次性伤残补助金（月数）: " if zh else "  disability subsidy (months of wage): ")
@@ -521,9 +522,6 @@ def _cmd_settle(args) -> int:
             out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in totals.items()))
     print("\n".join(out))
     return 0
-
-
-
 
 
 if __name__ == "__main__":  # pragma: no cover

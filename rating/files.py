@@ -287,7 +287,7 @@ def _format(path: Path, role: str) -> str:
 def _pyarrow():
     try:
         import pyarrow
-        import pyarrow.parquet
+        import pyarrow.parquet  # noqa: F401 -- loads pyarrow.parquet for callers
     except ImportError:
         raise RatingError("Parquet files need pyarrow: pip install 'rating[parquet]'") from None
     return pyarrow

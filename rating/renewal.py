@@ -33,9 +33,9 @@ Rules (the floating-rate inputs describe "the policy year before the one being r
 - ``standardisation_grade``, ``honour``, ``blacklisted``: the latest event's value (on the same
   date, the later row), else unchanged.
 - ``inception_date``: the day after last year's expiry (default expiry: the day before the
-  anniversary; from 29 February, 28 February next year). ``expiry_date``, when given, keeps the term: whole-month terms (annual ones
-  included) the same number of months, so a leap day does not shift the anniversary; other
-  terms the same number of days.
+  anniversary; from 29 February, 28 February next year). ``expiry_date``, when given, keeps
+  the term: whole-month terms (annual ones included) the same number of months, so a leap day
+  does not shift the anniversary; other terms the same number of days.
 - Everything else is carried over unchanged.
 """
 
@@ -718,8 +718,6 @@ def _write(policies: pd.DataFrame, before: dict[str, np.ndarray],
                 and pd.api.types.infer_dtype(out[name]) == "boolean"):
             out[name] = out[name].astype(bool)  # all true/false (not "false" text): a flag column
     return out
-
-
 
 
 def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

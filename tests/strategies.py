@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 from hypothesis import strategies as st
+from reference import GRADES, _add_months, _applies, floor_xm
 
 import rating
-from reference import GRADES, _add_months, _applies, floor_xm
 
 JURISDICTION = "CN-FJ-XM"
 BOOK = rating.find_book(JURISDICTION, dt.date(2022, 6, 1))
@@ -75,6 +75,8 @@ def profiles(draw) -> dict:
     for field in RECORDS:
         if (n := draw(optional(st.integers(0, 11)))) is not None:
             p[field] = n
+    if "deaths" in p and "headcount" in p:  # deaths beyond the headcount need accidents
+        p["deaths"] = min(p["deaths"], p["headcount"])  # that hold them (rating.consistency)
     p["claim_free_years"] = draw(st.integers(0, 5))
     p["standardisation_grade"] = draw(st.sampled_from(_floating_levels("standardisation_grade")))
     p["honour"] = draw(st.sampled_from(_floating_levels("honour")))

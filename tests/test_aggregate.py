@@ -246,7 +246,10 @@ def test_discretise_rounding_with_limit_exponential():
     are paid at the limit)."""
     theta, h, u = 100_000.0, 50_000.0, 200_000.0
     d = discretise(stats.expon(scale=theta), h, limit=u)
-    s = lambda x: math.exp(-x / theta)
+
+    def s(x):
+        return math.exp(-x / theta)
+
     expected = [1 - s(25_000)] + [s((j - .5) * h) - s((j + .5) * h) for j in (1, 2, 3)] \
         + [s(175_000)]
     np.testing.assert_allclose(d.pmf, expected, rtol=1e-12)

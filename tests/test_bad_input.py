@@ -16,9 +16,9 @@ import rating
 from rating import cli
 from rating.book import income_statistics
 from rating.book.yamlsafe import MAX_BYTES, load_yaml_file
-from rating.settlement import load_claims, settle_year
 from rating.cli import main
 from rating.errors import BookError
+from rating.settlement import load_claims, settle_year
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CLAIMS = (ROOT / "examples" / "accident.yaml").read_text("utf-8")

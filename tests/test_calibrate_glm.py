@@ -13,9 +13,14 @@ import statsmodels.api as sm
 from scipy import stats
 
 import rating
-from rating.calibrate.experience import (ExperienceError, claims_with, incurred,
-                                         validate_experience, with_claims)
-from rating.calibrate.glm import (FrequencyGLM, SeverityGLM, compare_severity, fit_severity)
+from rating.calibrate.experience import (
+    ExperienceError,
+    claims_with,
+    incurred,
+    validate_experience,
+    with_claims,
+)
+from rating.calibrate.glm import FrequencyGLM, SeverityGLM, compare_severity, fit_severity
 from rating.synthetic import synthetic_experience, true_relativities
 
 TRUTH = true_relativities()

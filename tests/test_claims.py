@@ -25,10 +25,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rating.settlement import (Accident, Costs, PolicySpec, Share, Victim, accident_grade,
-                           load_claims, make_policy, settle, settle_year)
-from rating.errors import BookError, RatingError
 from rating.engine.limits import per_person_floor, work_injury_benchmark
+from rating.errors import BookError, RatingError
+from rating.settlement import (
+    Accident,
+    Costs,
+    PolicySpec,
+    Share,
+    Victim,
+    accident_grade,
+    load_claims,
+    make_policy,
+    settle,
+    settle_year,
+)
 
 XM = "CN-FJ-XM"
 D2024 = dt.date(2024, 5, 1)

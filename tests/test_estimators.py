@@ -13,9 +13,9 @@ from sklearn.base import clone
 from rating.calibrate.base import NotFittedError
 from rating.calibrate.credibility import BuhlmannCredibility, BuhlmannStraub
 from rating.calibrate.experience import with_claims
-from rating.synthetic import synthetic_experience
 from rating.calibrate.glm import FrequencyGLM, SeverityGLM
 from rating.scenarios import GLMLossModel
+from rating.synthetic import synthetic_experience
 
 HAND = pd.DataFrame({
     "sector": ["A", "A", "B", "B", "B", "C", "C", "C"],
@@ -133,7 +133,7 @@ def test_not_fitted_error_is_value_attribute_and_runtime_error():
 def test_other_missing_attributes_stay_attribute_errors():
     fit = BuhlmannStraub(**COLUMNS).fit(HAND)
     with pytest.raises(AttributeError) as excinfo:
-        fit.no_such_thing_
+        fit.no_such_thing_  # noqa: B018 -- the access is the test
     assert not isinstance(excinfo.value, NotFittedError)
     with pytest.raises(AttributeError) as excinfo:
         BuhlmannStraub().no_such_method()

@@ -5,12 +5,12 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+import strategies
 from hypothesis import HealthCheck, given, settings
+from reference import random_profiles, reference_quote
 
 import rating
-import strategies
 from rating.engine.premium import rate_frame
-from reference import random_profiles, reference_quote
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from reference import reference_quote
 
 import rating
-from reference import reference_quote
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -14,9 +14,9 @@ import pytest
 import rating
 from rating.engine import money
 from rating.engine.columns import OneRow, Problems, date_map, encode, numbers
-from rating.errors import ProfileError
 from rating.engine.lookups import _factors_where, _with_ones, band_step
 from rating.engine.premium import rate_frame
+from rating.errors import ProfileError
 
 BOOK = rating.books()[0]
 BASE = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals", "subsector": "production",

@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 import nbformat  # noqa: E402  (the test extra; an ImportError here is a failure, not a skip)
+import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 

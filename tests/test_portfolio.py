@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import random_profiles
 
 import rating
 from rating.coinsurance import split_by_insurer, summary_by_insurer
-from reference import random_profiles
 
 
 def frame_of(profiles, index=None):

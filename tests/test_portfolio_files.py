@@ -26,8 +26,7 @@ pa = pytest.importorskip("pyarrow")
 import pyarrow.parquet as pq  # noqa: E402
 
 from rating import ProfileError, RatingError, rate_portfolio  # noqa: E402
-from rating.files import (RATED_PREFIX, StderrProgress, Summary, rate_file,  # noqa: E402
-                          stderr_progress)
+from rating.files import RATED_PREFIX, StderrProgress, Summary, rate_file, stderr_progress  # noqa: E402
 from rating.portfolio import RESULT_COLUMNS  # noqa: E402
 
 COLUMNS = ["id", "jurisdiction", "sector", "subsector", "product", "scale", "headcount",

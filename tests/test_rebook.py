@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from expect import warns_units_without_claims
 
 import rating
 from rating.book import tables_dir
 from rating.calibrate.experience import incurred
-from rating.synthetic import synthetic_experience
 from rating.calibrate.rebook import CalibrationConfig, LoadsSpec, calibrate
 from rating.cli import main
-from expect import warns_units_without_claims
+from rating.synthetic import synthetic_experience
 
 BASE = tables_dir() / "books" / "cn-fj-xm-2022.yaml"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -18,6 +18,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from expect import warns_units_without_claims
 
 import rating
 from rating import scenarios as S
@@ -27,8 +28,6 @@ from rating.errors import BookError, RatingError
 from rating.scenarios.run import POLICY_COLUMNS
 from rating.scenarios.summary import SUMMARY_COLUMNS
 from rating.synthetic import synthetic_portfolio
-
-from expect import warns_units_without_claims
 
 BOOK = find_book("CN-FJ-XM", dt.date(2024, 6, 1))
 
@@ -83,8 +82,8 @@ def test_apply_portfolio_and_statistics_do_not_mutate(book_frame):
 def test_identity_scenario_reproduces_the_baseline_exactly(book_frame):
     """An empty scenario and one that rebuilds the book without changing a number
     (base rates x 1) rate every policy exactly as the baseline."""
-    policies = S.rate_scenarios(book_frame, [{"name": "same"},
-                                             {"name": "rebuilt", "book": {"base_rate": {"all": 1}}}])
+    policies = S.rate_scenarios(book_frame, [
+        {"name": "same"}, {"name": "rebuilt", "book": {"base_rate": {"all": 1}}}])
     base = rating.rate_portfolio(book_frame)
     for name in ("same", "rebuilt"):
         part = policies[policies["scenario"] == name]

@@ -58,7 +58,8 @@ FIELDS: dict[str, FieldSpec] = {
     "sector": FieldSpec("category", "行业领域", "sector"),
     "subsector": FieldSpec("category", "细分行业", "sub-sector"),
     # exposures
-    "headcount": FieldSpec("count", "从业人员数（含劳务派遣）", "employees incl. dispatched", "persons"),
+    "headcount": FieldSpec("count", "从业人员数（含劳务派遣）", "employees incl. dispatched",
+                           "persons"),
     "contract_value": FieldSpec("number", "工程合同造价", "contract value", "yuan"),
     "vehicles": FieldSpec("count", "车辆数", "vehicles", "vehicles"),
     "vessels": FieldSpec("count", "船舶数", "vessels", "vessels"),
@@ -80,14 +81,15 @@ FIELDS: dict[str, FieldSpec] = {
     "deaths": FieldSpec("count", "事故死亡人数", "accident deaths", "persons"),
     "major_hazards_unrectified": FieldSpec(
         "count", "重大事故隐患拒不整改数", "unrectified major hazards", "hazards"),
-    "standardisation_grade": FieldSpec("category", "安全生产标准化等级", "safety standardisation grade"),
+    "standardisation_grade": FieldSpec("category", "安全生产标准化等级",
+                                       "safety standardisation grade"),
     "honour": FieldSpec("category", "安全生产荣誉", "safety honour"),
     "blacklisted": FieldSpec("flag", "联合惩戒黑名单", "on the joint-sanction blacklist"),
     "claim_free_years": FieldSpec("count", "连续无赔款年数", "claim-free years", "years"),
     "loss_ratio": FieldSpec("number", "上年赔付率", "prior loss ratio"),
     # cover and distribution
-    "per_person_limit": FieldSpec("number", "每人死亡伤残责任限额", "per-person death/disability limit",
-                                  "yuan"),
+    "per_person_limit": FieldSpec("number", "每人死亡伤残责任限额",
+                                  "per-person death/disability limit", "yuan"),
     "limit_medical_per_person": FieldSpec("number", "每人医疗费用限额", "medical limit per person",
                                           "yuan"),
     "limit_third_party_per_person": FieldSpec("number", "第三者每人伤亡限额",

@@ -132,8 +132,8 @@ class FactorTable(Provenance):
                 raise reader.error(path + ("closed",), "'closed' applies to 'bands' only")
             check_keys(reader, path + ("levels",), self.levels)
             if kind == "flag" and set(self.levels) != {"true", "false"}:
-                raise reader.error(path + ("levels",),
-                                   f"{self.variable!r} is true/false; give levels 'true' and 'false'")
+                raise reader.error(path + ("levels",), f"{self.variable!r} is true/false; "
+                                                       "give levels 'true' and 'false'")
             if self.default is not None and self.default not in self.levels:
                 raise reader.error(path + ("default",), f"{self.default!r} is not a level; "
                                    "use one of: " + ", ".join(self.levels))
@@ -521,7 +521,7 @@ def check_references(book: RateBook, reader: Reader, path: tuple) -> None:
     tables = [(("tiers", n), t) for n, t in book.tiers.items()]
     tables += [(("floating", "groups", g, "factors", n), t)
                for g, grp in book.floating.groups.items() for n, t in grp.factors.items()]
-    scoped = tables + [(("loadings", n), l) for n, l in book.loadings.items()]
+    scoped = tables + [(("loadings", n), loading) for n, loading in book.loadings.items()]
     for where, obj in scoped:
         for i, sector in enumerate(obj.sectors or ()):
             if sector not in book.sectors:

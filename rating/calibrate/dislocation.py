@@ -206,6 +206,7 @@ class Dislocation:
         _write_bytes_atomically(path, buffer.getvalue())
         return path
 
+
 def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str | os.PathLike,
                 portfolio: pd.DataFrame, *, date: dt.date | str | None = None,
                 bins: Sequence[float] = DEFAULT_BINS, errors: str = "raise") -> Dislocation:
@@ -417,7 +418,7 @@ def _histogram(change_fen: np.ndarray, old_fen: np.ndarray,
     lower = [-np.inf] + list(edges[:zero_at + 1]) + list(edges[zero_at:])
     upper = list(edges[:zero_at + 1]) + list(edges[zero_at:]) + [np.inf]
     labels = []
-    for k, (lo, hi) in enumerate(zip(lower, upper)):
+    for lo, hi in zip(lower, upper):
         if lo == -np.inf:
             labels.append("< 0%" if hi == 0 else f"≤ {_edge(hi)}")
         elif hi == np.inf:

@@ -247,8 +247,8 @@ def level_map(enc: Encoded, field_name: str, levels: Sequence[str],
             bad_unique.append(i)
     if problems is not None:
         for i in bad_unique:
-            problems.add(codes == i, field_name, f"{show_value(uniques[i])} is not valid; use one of: "
-                         + ", ".join(levels))
+            problems.add(codes == i, field_name,
+                         f"{show_value(uniques[i])} is not valid; use one of: " + ", ".join(levels))
     return mapped
 
 
@@ -421,7 +421,8 @@ def date_map(enc: Encoded, field_name: str, problems: Problems) -> np.ndarray:
         try:
             mapped[i] = _one_date(u)
         except ValueError:
-            problems.add(codes == i, field_name, f"{show_value(u)} is not a date written YYYY-MM-DD")
+            problems.add(codes == i, field_name,
+                         f"{show_value(u)} is not a date written YYYY-MM-DD")
     return mapped
 
 

@@ -130,8 +130,8 @@ def per_person_floor(book: RateBook, date: dt.date, *,
     if rules.fixed_floor is not None:
         components.append(FloorComponent("fixed", rules.fixed_floor, "local fixed floor"))
     if not components:
-        raise ReferenceDataError(f"no per-person floor applies on {date}: no national rule in force and "
-                          f"rate book {book.id} sets no local floor")
+        raise ReferenceDataError(f"no per-person floor applies on {date}: no national rule in "
+                                 f"force and rate book {book.id} sets no local floor")
     best = max(components, key=lambda c: c.amount)
     step = rules.round_up_to
     amount = math.ceil(best.amount / step - 1e-9) * step
@@ -200,8 +200,6 @@ class LimitSchedule:
 
     def as_dict(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in ("per_person",) + SCHEDULE_KEYS}
-
-
 
 
 class ScheduleColumns(Mapping):

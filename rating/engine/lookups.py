@@ -218,7 +218,8 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
         if not anywhere:
             return Step(key, table.label, path, np.ones(inputs.n), applies, position,
                         tuple(levels))
-        if level_of.min() < MISSING or (table.default is None and np.count_nonzero(level_of == MISSING)):
+        if level_of.min() < MISSING or (table.default is None
+                                        and np.count_nonzero(level_of == MISSING)):
             _check_levels(path, table, levels, level_of[codes], applies, inputs)
         factor = _factors_where(factors, position, applies)
         return Step(key, table.label, path, factor, applies, position, tuple(levels))

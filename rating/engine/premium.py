@@ -33,8 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..book import (IncomeStatistics, RateBook, commission_cap, income_statistics,
-                    national_rules)
+from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics, national_rules
 from ..book.fields import EXPOSURE_FIELDS, check_known
 from ..book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists

@@ -376,8 +376,6 @@ def _level_columns(port: pd.DataFrame, book: RateBook,
     return out
 
 
-
-
 def _periods(start0: np.ndarray, months: np.ndarray, year: np.ndarray):
     """Each policy-year's period: the portfolio's day of the year, in ``year``, for the same
     number of months."""

@@ -294,8 +294,6 @@ def _inception(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(rng.random(n) < NEW_YEAR_SHARE, new_year, days)
 
 
-
-
 def _expiry(rng, book: RateBook, subs, sub: np.ndarray, inception: np.ndarray) -> np.ndarray:
     """Expiry dates (inclusive; NaT = blank, a full year): project ends, short terms, a
     stated full year for some annual policies."""
