@@ -28,7 +28,7 @@ from .book.fields import FIELDS
 from .book.yamlsafe import load_yaml_file
 from .engine.columns import MAX_NUMBER
 from .engine.limits import build_schedule, per_person_floor, work_injury_benchmark
-from .errors import BookError, ProfileError, RatingError
+from .errors import BookError, Collected, ProfileError, RatingError
 from .files import (
     check_writable,
     rate_file,
@@ -383,7 +383,7 @@ def _cmd_scenarios(args) -> int:
                             book=load_book(args.book) if args.book else None,
                             date=as_date(args.date, "--date") if args.date else None,
                             segments=by, errors="collect" if args.collect_errors else "raise")
-    policies, problems = result if args.collect_errors else (result, None)
+    policies, problems = result if isinstance(result, Collected) else (result, None)
     summary = summarise(policies, by)
     write_atomically(outputs[0], summary.to_csv(index=False))
     if args.policies:

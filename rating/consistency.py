@@ -140,6 +140,7 @@ def _check_exposures(inputs: Inputs, book: RateBook, where: np.ndarray,
             names = list(sector.subsectors)
             sub_key = names[0] if len(names) == 1 else None
         else:
+            assert sub is not None  # j > 0 only where a sub-sector column was read
             raw = sub.uniques[j - 1]
             raw = raw.strip() if isinstance(raw, str) else raw
             sub_key = raw if raw in sector.subsectors else None
@@ -150,7 +151,7 @@ def _check_exposures(inputs: Inputs, book: RateBook, where: np.ndarray,
         basis = sector.subsectors[sub_key].basis
         for f in fields:
             used[f][k] = EXPOSURE_FIELDS[basis] == f or _keyed(book, sector_key, f)
-        described[k] = f"{sector_key}/{sub_key} is rated on {basis} ({EXPOSURE_FIELDS[basis]})"
+        described[int(k)] = f"{sector_key}/{sub_key} is rated on {basis} ({EXPOSURE_FIELDS[basis]})"
     for f in fields:
         given = where & (key >= 0) & _given(inputs, f)
         unused = given & ~used[f][np.where(key >= 0, key, len(used[f]) - 1)]

@@ -461,8 +461,8 @@ class _ParquetWriter:
         self.path = path
         self.inputs = input_columns
         self.input_schema = input_schema  # arrow schema of a Parquet input; None for CSV
-        self.writer = None
-        self.schema = None
+        self.writer: Any = None  # a pyarrow ParquetWriter, opened by the first chunk
+        self.schema: Any = None
 
     def _inputs(self, source) -> Any:
         pa = self.pa
@@ -488,7 +488,9 @@ class _ParquetWriter:
         return table.cast(self.schema)
 
     def write(self, source, rated: pd.DataFrame) -> None:
-        table = self._table(self._inputs(source), rated)
+        self._write(self._table(self._inputs(source), rated))
+
+    def _write(self, table) -> None:
         self.writer.write_table(table)
 
     def finish(self, empty: pd.DataFrame) -> None:
@@ -498,8 +500,7 @@ class _ParquetWriter:
                 inputs = self.input_schema.empty_table()
             else:
                 inputs = pa.table({c: pa.array([], type=pa.string()) for c in self.inputs})
-            table = self._table(inputs, empty)  # opens the writer
-            self.writer.write_table(table)
+            self._write(self._table(inputs, empty))  # _table opens the writer
         self.writer.close()
 
     def abort(self) -> None:

@@ -6,11 +6,16 @@ Plain Python, so the rules layer reads dates without the engine's column machine
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, overload
 
 from ..errors import ProfileError
 
 
-def as_date(value, name: str) -> dt.date | None:
+@overload
+def as_date(value: None, name: str) -> None: ...
+@overload
+def as_date(value: str | dt.date, name: str) -> dt.date: ...
+def as_date(value: Any, name: str) -> dt.date | None:
     """A rating date given as a date, a datetime (its calendar day), a pandas Timestamp or
     'YYYY-MM-DD' text; None stays None. Anything else is a ProfileError naming ``name``."""
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):

@@ -106,10 +106,10 @@ class FactorTable(Provenance):
 
     label: Label
     variable: str
-    sectors: list[str] | None = None
+    sectors: tuple[str, ...] | None = None
     levels: dict[str, Level] | None = None
     default: str | None = None
-    bands: list[Band] | None = None
+    bands: tuple[Band, ...] | None = None
     closed: Literal["left", "right"] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -148,8 +148,10 @@ class FactorTable(Provenance):
                                    f"{self.variable!r} is categorical; use 'levels'")
             if self.default is not None:
                 raise reader.error(path + ("default",), "'default' applies to 'levels' only")
-            check_bands(reader, path + ("bands",), self.bands)
-            if self.variable in CLEAN_RECORD and self.bands[0].lower != 0:
+            bands = self.bands
+            assert bands is not None  # exactly one of levels and bands, checked above
+            check_bands(reader, path + ("bands",), bands)
+            if self.variable in CLEAN_RECORD and bands[0].lower != 0:
                 raise reader.error(path + ("bands", 0, "lower"), f"a profile without "
                                    f"{self.variable!r} counts as 0, so the bands must start at 0")
         if self.variable in ADVERSE:
@@ -170,9 +172,11 @@ class FactorTable(Provenance):
         """Factors in the variable's natural order (bands; grades from none to worst)."""
         if self.bands is not None:
             return [b.factor for b in self.bands]
+        levels = self.levels
+        assert levels is not None  # a table has levels where it has no bands
         if self.variable == "worst_accident_grade":
-            return [self.levels[g].factor for g in WORST_GRADE_LEVELS]
-        return [lvl.factor for lvl in self.levels.values()]
+            return [levels[g].factor for g in WORST_GRADE_LEVELS]
+        return [lvl.factor for lvl in levels.values()]
 
 
 KEY = re.compile(r"^[^\s;,]+$")
@@ -291,7 +295,7 @@ class LimitFactors(Provenance):
     Factors must not decrease with the limit."""
 
     label: Label
-    bands: list[Band]
+    bands: tuple[Band, ...]
     closed: Literal["left", "right"] = "left"
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -309,7 +313,7 @@ class Loading(Provenance):
 
     label: Label
     factor: Factor
-    sectors: list[str] | None = None
+    sectors: tuple[str, ...] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -325,7 +329,7 @@ class Term(Provenance):
     whole). Project sub-sectors pay one premium for the whole project, whatever its length."""
 
     max_months: Annotated[int, POSITIVE] = 12
-    short_term_scale: list[Factor]
+    short_term_scale: tuple[Factor, ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -435,7 +439,7 @@ class ClaimsRules(Provenance):
 
     quick_payment_max: Money
     advance_share: Annotated[float, UNIT_RATIO]
-    advance_grades: list[Literal["general", "larger", "major", "especially_major"]]
+    advance_grades: tuple[Literal["general", "larger", "major", "especially_major"], ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -518,7 +522,8 @@ def check_references(book: RateBook, reader: Reader, path: tuple) -> None:
             raise reader.error(path + where + ("source",), f"unknown source {obj.source!r}; "
                                "define it under 'sources' (defined: "
                                + ", ".join(book.sources) + ")")
-    tables = [(("tiers", n), t) for n, t in book.tiers.items()]
+    tables: list[tuple[tuple[str, ...], FactorTable]] = [
+        (("tiers", n), t) for n, t in book.tiers.items()]
     tables += [(("floating", "groups", g, "factors", n), t)
                for g, grp in book.floating.groups.items() for n, t in grp.factors.items()]
     scoped = tables + [(("loadings", n), loading) for n, loading in book.loadings.items()]

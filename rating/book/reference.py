@@ -46,7 +46,7 @@ class WorkInjury(Provenance):
     """Work-injury insurance (工伤保险条例) benchmarks, for comparison with 安责险 limits."""
 
     death_multiple: Positive
-    disability_months: list[Positive]
+    disability_months: tuple[Positive, ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -69,7 +69,7 @@ class GradeThreshold:
 class AccidentGrades(Provenance):
     """State Council accident grades; an accident meeting no threshold is ``general``."""
 
-    thresholds: list[GradeThreshold]
+    thresholds: tuple[GradeThreshold, ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
@@ -90,14 +90,15 @@ class NationalRules:
 
     title: Label
     sources: dict[str, Source]
-    per_person_floor: list[DatedValue]
-    commission_cap: list[DatedValue]
+    per_person_floor: tuple[DatedValue, ...]
+    commission_cap: tuple[DatedValue, ...]
     work_injury: WorkInjury
     accident_grades: AccidentGrades
     sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        cited = [(("work_injury",), self.work_injury),
+        cited: list[tuple[tuple[str | int, ...], Provenance]] = [
+            (("work_injury",), self.work_injury),
                  (("accident_grades",), self.accident_grades)]
         for key in ("per_person_floor", "commission_cap"):
             entries = getattr(self, key)
@@ -125,7 +126,7 @@ class IncomeValue(Provenance):
 @dataclass(frozen=True, kw_only=True)
 class IncomeSeries:
     label: Label
-    values: list[IncomeValue]
+    values: tuple[IncomeValue, ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         years = [v.year for v in self.values]
@@ -186,7 +187,7 @@ class InjuryScale(Provenance):
     id: str
     title: Label
     sources: dict[str, Source]
-    ratios: list[Annotated[float, UNIT_RATIO]]
+    ratios: tuple[Annotated[float, UNIT_RATIO], ...]
     sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:

@@ -98,10 +98,10 @@ class Reader:
                 except BookError:
                     continue
             raise self.error(path, f"expected {_describe(tp)}, got {_show(value)}")
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             return self.read_dataclass(tp, value, path)
-        if origin is list:
-            (item_tp,) = get_args(tp)
+        if _is_sequence(tp):
+            item_tp = get_args(tp)[0]
             if not isinstance(value, list):
                 raise self.error(path, f"expected a list, got {_show(value)}")
             return tuple(self.read(item_tp, v, path + (i,)) for i, v in enumerate(value))
@@ -216,13 +216,21 @@ def _describe(tp: Any) -> str:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
-    if origin is list:
+    if _is_sequence(tp):
         return "a list"
     if origin is dict:
         return "a mapping"
     if origin is Literal:
         return "one of " + ", ".join(map(str, get_args(tp)))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"a mapping with keys {_keys(tp)}"
     return {float: "a number", int: "a whole number", bool: "true or false", str: "text",
             dt.date: "a date YYYY-MM-DD"}.get(tp, str(tp))
+
+
+def _is_sequence(tp: Any) -> bool:
+    """``tuple[X, ...]``: a YAML list, read into a tuple (values stay immutable). ``list[X]``
+    is read the same way."""
+    args = get_args(tp)
+    return get_origin(tp) is list or (get_origin(tp) is tuple and len(args) == 2
+                                      and args[1] is Ellipsis)

@@ -124,7 +124,8 @@ class _Budget:
     """Guards the walk against alias bombs and self-referencing aliases."""
 
     def __init__(self, file: str | None):
-        self.file, self.nodes, self.open = file, 0, set()
+        self.file, self.nodes = file, 0
+        self.open: set[int] = set()
 
     def enter(self, node, path: tuple) -> None:
         self.nodes += 1

@@ -129,7 +129,7 @@ class Dislocation:
         for label, r in self.histogram.iterrows():
             bar = "#" * round(30 * int(r.policies) / most)
             hist.append([str(label), f"{int(r.policies):,}", _share(r.share), bar])
-        out += [""] + _render(hist, right_from=1, left_cols={3})
+        out += [""] + _render(hist, right_from=1, left_cols=frozenset({3}))
         if len(self.problems):
             bad = self.problems["row"].nunique()
             out += ["", (f"{bad:,} 行因数据问题未计入（见 problems）" if zh else
@@ -248,8 +248,8 @@ def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str
         raise ProfileError("portfolio", f"expected a DataFrame, got {type(portfolio).__name__}")
     edges = _check_bins(bins)
     date = as_date(date, "date")
-    old = old_book if isinstance(old_book, RateBook) else load_book(old_book)
-    new = new_book if isinstance(new_book, RateBook) else load_book(new_book)
+    old = old_book if isinstance(old_book, RateBook) else load_book(Path(old_book))
+    new = new_book if isinstance(new_book, RateBook) else load_book(Path(new_book))
 
     if errors == "raise":
         # rated as given, so the engine's error names the caller's row labels; when it
@@ -451,7 +451,7 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _render(table: list[list[str]], right_from: int, left_cols: set[int] = frozenset()
+def _render(table: list[list[str]], right_from: int, left_cols: frozenset[int] = frozenset()
             ) -> list[str]:
     widths = [max(_width(r[i]) for r in table) for i in range(len(table[0]))]
     out = []

@@ -334,10 +334,10 @@ def _jan1(year: np.ndarray) -> np.ndarray:
 def _id_codes(*columns: pd.Series) -> list[np.ndarray]:
     """Codes of policy ids shared across frames (ids compared as text, so 17 and "17" are
     the same policy)."""
-    columns = [pd.Series(c).reset_index(drop=True) for c in columns]
-    if not all(pd.api.types.is_string_dtype(c.dtype) for c in columns):
-        columns = [c.astype(str) for c in columns]
-    codes = pd.factorize(pd.concat(columns, ignore_index=True))[0]
+    series = [pd.Series(c).reset_index(drop=True) for c in columns]
+    if not all(pd.api.types.is_string_dtype(c.dtype) for c in series):
+        series = [c.astype(str) for c in series]
+    codes = pd.factorize(pd.concat(series, ignore_index=True))[0]
     return np.split(codes, np.cumsum([len(c) for c in columns])[:-1])
 
 

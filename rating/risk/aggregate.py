@@ -260,6 +260,7 @@ def _lattice_points(h: float, limit: float | None, n: int | None) -> tuple[int, 
         if m < 1 or abs(m * h - limit) > 1e-9 * max(limit, h):
             raise ValueError(f"limit {limit:g} must be a positive multiple of the span h={h:g}")
         return m, float(limit)
+    assert n is not None  # one of limit and n, checked above
     if int(n) != n or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
     return int(n) - 1, None
@@ -321,7 +322,7 @@ def discretise(dist: Any, h: float, *, limit: float | None = None, n: int | None
         pmf = -np.diff(np.concatenate(([1.0], s, [0.0])))
         pmf[0] = dist.cdf(0.0)
     elif method == "moment":
-        lev = limited_expected_value(dist, np.minimum(np.arange(m + 2) * h, u))
+        lev = np.asarray(limited_expected_value(dist, np.minimum(np.arange(m + 2) * h, u)))
         lev[-1] = lev[-2]  # L((m+1)h) of the capped loss is L(u): nothing is paid above u
         pmf = np.empty(m + 1)
         pmf[0] = 1 - lev[1] / h

@@ -194,8 +194,8 @@ def limited_expected_value(dist: Any, u: float | Iterable[float], *,
         out[fin] = np.where(flat[fin] <= loc, flat[fin], loc + _CLOSED[name](params, d))
     else:
         out[fin] = _lev_numeric(dist, flat[fin])
-    out = out.reshape(arr.shape)
-    return float(out) if out.ndim == 0 else out
+    shaped = out.reshape(arr.shape)
+    return float(shaped) if shaped.ndim == 0 else shaped
 
 
 def increased_limits(dist: Any, limits: Iterable[float], base: float, *, alae: float = 0.0,
@@ -246,7 +246,7 @@ def increased_limits(dist: Any, limits: Iterable[float], base: float, *, alae: f
         raise ValueError("limits and base must be finite amounts > 0 (yuan)")
     if not (math.isfinite(alae) and alae >= 0):
         raise ValueError(f"alae must be a finite amount >= 0 (yuan per claim), got {alae!r}")
-    lev = limited_expected_value(dist, np.append(u, base), method=method)
+    lev = np.asarray(limited_expected_value(dist, np.append(u, base), method=method))
     return pd.DataFrame({"limit": u, "lev": lev[:-1],
                          "ilf": (lev[:-1] + alae) / (lev[-1] + alae), "exceed": dist.sf(u)})
 

@@ -219,8 +219,8 @@ def apply_statistics(income: IncomeStatistics, scenario: Scenario | dict[str, An
         return income
     growth = sc.statistics.income_growth
     doc = as_data(income)
-    regions = sc.statistics.regions or regions or list(doc["series"])
-    for i, region in enumerate(regions):
+    chosen = sc.statistics.regions or regions or list(doc["series"])
+    for i, region in enumerate(chosen):
         if region not in doc["series"]:
             raise sc.error(("statistics", "regions", i), f"no income series {region!r}; use "
                            "one of: " + ", ".join(doc["series"]))
@@ -292,7 +292,7 @@ def apply_portfolio(frame: pd.DataFrame, scenario: Scenario | dict[str, Any]) ->
 
 
 def _rows_in_sectors(frame: pd.DataFrame, sc: Scenario) -> np.ndarray:
-    sectors = sc.portfolio.sectors
+    sectors = None if sc.portfolio is None else sc.portfolio.sectors
     if sectors is None:
         return np.ones(len(frame), dtype=bool)
     if "sector" not in frame.columns:

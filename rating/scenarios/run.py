@@ -117,7 +117,7 @@ def rate_scenarios(frame: pd.DataFrame,
         raise ValueError("errors must be 'raise' or 'collect'")
     if isinstance(scenarios, (Scenario, Mapping)):
         scenarios = [scenarios]
-    scs = [read_scenario(s) for s in scenarios]
+    scs = [read_scenario(s if isinstance(s, (Scenario, dict)) else dict(s)) for s in scenarios]
     check_names(scs)
     extra = [c for c in dict.fromkeys(segments) if c not in ("sector", "subsector")]
     missing = [c for c in extra if c not in frame.columns]
@@ -193,7 +193,7 @@ def _rate_run(sc: Scenario | None, profiles: pd.DataFrame, rows_in: np.ndarray,
         _check_sectors(sc, [b for _, b in pairs])
     income = setting.income
     if sc is not None:
-        regions = sorted({b.limits.income_region for _, b in pairs} - {None})
+        regions = sorted({r for _, b in pairs if (r := b.limits.income_region) is not None})
         income = apply_statistics(setting.income, sc, regions=regions)
     run = _Run(name, part, np.zeros(n, dtype=bool), problems,
                {c: np.full(n, np.nan) for c in _RATED}, np.full(n, None, dtype=object),

@@ -79,7 +79,7 @@ class BookChanges:
 
     base_rate: dict[str, Annotated[float, POSITIVE]] = field(default_factory=dict)
     minimum_premium: dict[str, Annotated[float, MONEY]] = field(default_factory=dict)
-    factors: list[FactorChange] = ()
+    factors: tuple[FactorChange, ...] = ()
     float_floor: Annotated[float, FACTOR] | None = None
     float_cap: Annotated[float, FACTOR] | None = None
     prevention_share: Annotated[float, SHARE] | None = None
@@ -104,7 +104,7 @@ class IncomeGrowth:
     (no gap)."""
 
     first_year: Annotated[int, Constraint("a year from 1950 to 2100", low=1950, high=2100)]
-    rates: list[Growth]
+    rates: tuple[Growth, ...]
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if not self.rates:
@@ -118,7 +118,7 @@ class StatisticsChanges:
     statistics are changed without a book)."""
 
     income_growth: IncomeGrowth
-    regions: list[str] | None = None
+    regions: tuple[str, ...] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if self.regions is not None and not self.regions:
@@ -154,8 +154,8 @@ class PortfolioChanges:
 
     years_forward: Annotated[int, Constraint("a whole number of years >= 0", low=0)] = 0
     exposure_growth: dict[str, Growth] = field(default_factory=dict)
-    record_shift: list[RecordShift] = ()
-    sectors: list[str] | None = None
+    record_shift: tuple[RecordShift, ...] = ()
+    sectors: tuple[str, ...] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         for name in self.exposure_growth:
@@ -245,6 +245,7 @@ def load_scenarios(source: str | Path | list | dict) -> list[Scenario]:
     else:
         data, lines, file = source, {}, None
     reader = Reader(lines, file)
+    prefix: tuple[str, ...] | None
     if isinstance(data, dict) and set(data) == {"scenarios"}:
         items, prefix = data["scenarios"], ("scenarios",)
     elif isinstance(data, dict):

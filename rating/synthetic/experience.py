@@ -124,19 +124,19 @@ def true_relativities(relativities: Mapping[str, Mapping[str, float]] | None = N
         known = _factor_levels(book, factor)
         out[factor] = pd.Series({lvl: float(levels.get(lvl, 1.0)) for lvl in known},
                                 name=factor)
-    for factor, levels in (relativities or {}).items():
+    for factor, given in (relativities or {}).items():
         known = list(out[factor].index) if factor in out else _factor_levels(book, factor)
         if factor not in SYNTHETIC_FACTORS or not known:
             raise ValueError(f"relativities: {factor!r} is not a level column of the "
                              "experience (rating_unit, a tier or floating level variable)")
-        for level, value in levels.items():
+        for level, value in given.items():
             if level not in known:
                 raise ValueError(f"relativities: {level!r} is not a level of {factor}; use "
                                  "one of: " + ", ".join(known))
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"relativities: {factor}[{level}] must be a positive number")
         series = out.get(factor, pd.Series(1.0, index=known, name=factor)).copy()
-        series.loc[list(levels)] = [float(v) for v in levels.values()]
+        series.loc[list(given)] = [float(v) for v in given.values()]
         out[factor] = series
     return out
 

@@ -302,8 +302,8 @@ def _expiry(rng, book: RateBook, subs, sub: np.ndarray, inception: np.ndarray) -
     share = np.zeros(len(subs))
     month_sets = []
     for k, (s, ss) in enumerate(subs):
-        share[k], months = SHORT_TERM.get(f"{s}.{ss}", SHORT_TERM.get(s, SHORT_TERM_DEFAULT))
-        month_sets.append(months)
+        share[k], choices = SHORT_TERM.get(f"{s}.{ss}", SHORT_TERM.get(s, SHORT_TERM_DEFAULT))
+        month_sets.append(choices)
     # draw an index into each sub-sector's month set, then map it per sub-sector
     widest = max(len(m) for m in month_sets)
     month_table = np.array([[m[i % len(m)] for i in range(widest)] for m in month_sets])
@@ -400,9 +400,9 @@ def _history(rng, sectors: list[str], sector: np.ndarray) -> dict[str, np.ndarra
     out["major_hazards_unrectified"] = rng.poisson(HAZARD_RATE, size=n)
     clean = np.minimum(rng.geometric(CLAIM_FREE_P, size=n) - 1, MAX_CLAIM_FREE)
     out["claim_free_years"] = np.where(any_accident, 0, clean)
-    grade = _draw(rng, list(STANDARDISATION.values()), n)
-    grade = np.where((grade == 0) & (rng.random(n) < BLANK_DEFAULT), -1, grade)
-    out["standardisation_grade"] = _text(list(STANDARDISATION), grade)
+    standard = _draw(rng, list(STANDARDISATION.values()), n)
+    standard = np.where((standard == 0) & (rng.random(n) < BLANK_DEFAULT), -1, standard)
+    out["standardisation_grade"] = _text(list(STANDARDISATION), standard)
     honour = _draw(rng, list(HONOUR.values()), n)
     out["honour"] = _text([None] + list(HONOUR)[1:], honour)  # "none" is left blank
     out["blacklisted"] = rng.random(n) < BLACKLIST_SHARE
