@@ -348,9 +348,9 @@ def _cmd_calibrate(args) -> int:
     config = load_config(args.config)
     policy_years, claims = read_experience(args.experience)
     result = calibrate(args.base, policy_years, claims, config)
-    write_atomically(Path(args.output), result.to_yaml())
     indication = Path(args.output).with_suffix(".indication.csv")
-    write_atomically(indication, result.indication.to_csv())
+    write_atomically(Path(args.output), result.to_yaml(),
+                     (indication, result.indication.to_csv()))
     print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
           f"sha256 {result.book.sha256[:12]}; pure risk loss rates -> {indication}")
     return 0
@@ -385,12 +385,14 @@ def _cmd_scenarios(args) -> int:
                             segments=by, errors="collect" if args.collect_errors else "raise")
     policies, problems = result if isinstance(result, Collected) else (result, None)
     summary = summarise(policies, by)
-    write_atomically(outputs[0], summary.to_csv(index=False))
+    files = [(outputs[0], summary.to_csv(index=False))]
     if args.policies:
-        write_atomically(outputs[1], policies.to_csv(index=False))
+        files.append((outputs[1], policies.to_csv(index=False)))
     if problems is not None:
         path = outputs[0].with_suffix(".problems.csv")
-        write_atomically(path, problems.to_csv(index=False))
+        files.insert(0, (path, problems.to_csv(index=False)))  # never a summary without it
+    write_atomically(*files[0], *files[1:])
+    if problems is not None:
         bad = problems["row"].nunique()
         print(f"{bad:,} bad row{'s' if bad != 1 else ''} left out -> {path}")
     totals = summarise(policies, [])

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -156,63 +157,45 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
         book = load_book(Path(book))
     date = as_date(date, "date")
 
-    check_writable(dst)
-    if problems_path is not None:
-        check_writable(problems_path)
-    temps: list[Path] = []
+    # the problems file commits first, so a rated dst never comes without its problems
+    outputs = [dst] if problems_path is None else [problems_path, dst]
     reader = writer = bad_sink = None
     try:
-        reader = (_CsvReader if src_format == "csv" else _ParquetReader)(src, chunk_rows)
-        writer_cls = _CsvWriter if dst_format == "csv" else _ParquetWriter
-        writer = writer_cls(_temp_for(dst, temps), reader.columns, reader.schema)
-        if problems_path is not None:
-            bad_sink = _CsvWriter(_temp_for(problems_path, temps), [])
-        layout = _Layout(reader.columns)
-        rows_in = rows_out = chunks = 0
-        total_fen = 0
-        for chunk in reader:
-            chunks += 1
-            frame = chunk.frame
+        with atomic_outputs(*outputs) as temps:
+            reader = (_CsvReader if src_format == "csv" else _ParquetReader)(src, chunk_rows)
+            writer_cls = _CsvWriter if dst_format == "csv" else _ParquetWriter
+            writer = writer_cls(temps[-1], reader.columns, reader.schema)
+            if problems_path is not None:
+                bad_sink = _CsvWriter(temps[0], [])
+            layout = _Layout(reader.columns)
+            rows_in = rows_out = chunks = 0
+            total_fen = 0
+            for chunk in reader:
+                chunks += 1
+                frame = chunk.frame
+                if bad_sink is not None:
+                    rated, bad = rate_portfolio(frame, book, date, errors="collect")
+                    if len(bad):
+                        bad_sink.write_frame(bad[PROBLEM_COLUMNS])
+                else:
+                    rated = rate_portfolio(frame, book, date)
+                rated = layout.fit(rated, chunk.offset)
+                if len(rated):
+                    writer.write(chunk.take(rated.index.to_numpy() - chunk.offset), rated)
+                    fen = np.rint(rated["premium"].to_numpy(dtype=np.float64) * 100)
+                    total_fen += int(fen.astype(np.int64).sum())
+                rows_in += len(frame)
+                rows_out += len(rated)
+                if progress is not None:
+                    progress(rows_in, reader.total)
+            writer.finish(layout.empty_result())
             if bad_sink is not None:
-                rated, bad = rate_portfolio(frame, book, date, errors="collect")
-                if len(bad):
-                    bad_sink.write_frame(bad[PROBLEM_COLUMNS])
-            else:
-                rated = rate_portfolio(frame, book, date)
-            rated = layout.fit(rated, chunk.offset)
-            if len(rated):
-                writer.write(chunk.take(rated.index.to_numpy() - chunk.offset), rated)
-                fen = np.rint(rated["premium"].to_numpy(dtype=np.float64) * 100)
-                total_fen += int(fen.astype(np.int64).sum())
-            rows_in += len(frame)
-            rows_out += len(rated)
-            if progress is not None:
-                progress(rows_in, reader.total)
-        writer.finish(layout.empty_result())
-        if bad_sink is not None:
-            bad_sink.finish(pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS}))
-        # commit: the problems file first, so a rated dst never comes without its problems
-        mode = _new_file_mode(dst)
-        if problems_path is not None:
-            os.chmod(temps[1], mode)
-            os.replace(temps[1], problems_path)
-        os.chmod(temps[0], mode)
-        os.replace(temps[0], dst)
-        temps.clear()
-    except BaseException as exc:
+                bad_sink.finish(pd.DataFrame({c: pd.Series(dtype=object)
+                                              for c in PROBLEM_COLUMNS}))
+    except BaseException:
         for sink in (writer, bad_sink):
             if sink is not None:
                 sink.abort()
-        for tmp in temps:
-            try:
-                tmp.unlink()
-            except FileNotFoundError:
-                pass
-        if isinstance(exc, OSError) and exc.filename is not None and \
-                Path(exc.filename).name.startswith("."):  # one of our temporary files
-            which = problems_path if problems_path is not None and \
-                Path(exc.filename).name.startswith(f".{problems_path.name}.") else dst
-            raise _output_error(which, exc) from None
         raise
     finally:
         if reader is not None:
@@ -513,12 +496,50 @@ class _ParquetWriter:
 
 # --- atomic files ----------------------------------------------------------------------------
 
-def _temp_for(path: Path, temps: list[Path]) -> Path:
-    """A new temporary file beside ``path`` (registered in ``temps`` for cleanup)."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    temps.append(Path(name))
-    return Path(name)
+@contextmanager
+def atomic_outputs(*paths: Path) -> Iterator[list[Path]]:
+    """Temporary files beside ``paths``, one each, renamed onto them in the order given when
+    the block ends normally and removed when it raises: every output appears whole or not at
+    all, and a killed run leaves only hidden ``.NAME.*.tmp`` files.
+
+    Parameters
+    ----------
+    *paths : Path
+        The outputs, in the order they are committed (a file that must never be missing
+        beside another goes first).
+
+    Yields
+    ------
+    list of Path
+        The temporary files to write, in the order of ``paths``.
+
+    Raises
+    ------
+    RatingError
+        An output folder that does not exist or an output path that is a folder (before the
+        block runs), or an error writing a temporary file, naming the user's path.
+    """
+    for path in paths:
+        check_writable(path)
+    temps: list[Path] = []
+    try:
+        for path in paths:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                        dir=path.parent or ".")
+            os.close(fd)
+            temps.append(Path(name))
+        yield list(temps)
+        for path, temp in zip(paths, temps):
+            os.chmod(temp, _new_file_mode(path))
+            os.replace(temp, path)
+    except OSError as exc:
+        ours = {str(t): p for t, p in zip(temps, paths)}
+        if exc.filename is not None and str(exc.filename) in ours:
+            raise _output_error(ours[str(exc.filename)], exc) from None
+        raise
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
 
 
 def read_table(path: str | os.PathLike, **csv_options) -> pd.DataFrame:
@@ -569,21 +590,13 @@ def _output_error(dst: Path, exc: OSError) -> RatingError:
     return RatingError(f"{dst}: cannot write the output: {exc.strerror or exc}")
 
 
-def write_atomically(dst: Path, text: str) -> None:
-    """Write ``text`` to ``dst`` (UTF-8) through a temporary file renamed at the end, so a
-    failure never leaves a partial file."""
-    check_writable(dst)
-    temps: list[Path] = []
-    try:
-        temp = _temp_for(dst, temps)
-        temp.write_text(text, encoding="utf-8")
-        os.chmod(temp, _new_file_mode(dst))
-        os.replace(temp, dst)
-    except OSError as exc:
-        raise _output_error(dst, exc) from None
-    finally:
-        for path in temps:
-            path.unlink(missing_ok=True)
+def write_atomically(dst: Path, text: str, *more: tuple[Path, str]) -> None:
+    """Write ``text`` to ``dst`` (UTF-8), and each further ``(path, text)``, through
+    :func:`atomic_outputs`: all appear, in the order given, or none."""
+    files = [(dst, text), *more]
+    with atomic_outputs(*(path for path, _ in files)) as temps:
+        for temp, (_, content) in zip(temps, files):
+            temp.write_text(content, encoding="utf-8")
 
 
 def _new_file_mode(dst: Path) -> int:
