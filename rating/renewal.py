@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -183,11 +183,13 @@ def renew(profile: Mapping[str, Any],
     pid = profile.get("id")
     key = pid if pid is not None else "<profile>"
     frame = pd.DataFrame({k: [v] for k, v in {**profile, "id": key}.items()})
-    events = _as_frame(events)
-    if len(events):  # one enterprise's events need not name it
-        policy = events["policy"] if "policy" in events.columns else pd.Series(np.nan, events.index)
-        events = events.assign(policy=policy.astype(object).where(policy.notna(), key))
-    new, changes = _next_profiles(frame, events, single=True)
+    year = _as_frame(events)
+    if len(year):  # one enterprise's events need not name it
+        policy = year["policy"] if "policy" in year.columns else pd.Series(np.nan, year.index)
+        year = year.assign(policy=policy.astype(object).where(policy.notna(), key))
+    new, changes = _next_profiles(frame, year, single=True)
+    if isinstance(book, (str, Path)):  # read once, for the rules and both quotes
+        book = load_book(book)
     new, ruled = _within_rules(new, book)
     changes = pd.concat([changes, ruled], ignore_index=True) if len(ruled) else changes
     if pid is None:
@@ -351,6 +353,12 @@ def next_profiles(policies: pd.DataFrame,
     return _next_profiles(policies, _as_frame(events))
 
 
+@overload
+def _next_profiles(policies: pd.DataFrame, events: pd.DataFrame, *, single: bool = False,
+                   changes: Literal[True] = True) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+@overload
+def _next_profiles(policies: pd.DataFrame, events: pd.DataFrame, *, single: bool = False,
+                   changes: Literal[False]) -> tuple[pd.DataFrame, None]: ...
 def _next_profiles(policies: pd.DataFrame, events: pd.DataFrame, *, single: bool = False,
                    changes: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """:func:`next_profiles`; ``single``: errors name the field only (one profile);
@@ -392,7 +400,10 @@ def _read_policies(policies: pd.DataFrame, single: bool) -> dict[str, np.ndarray
     for name in ("standardisation_grade", "honour"):
         record[name] = _level_text(col(name), n)
     flag = flags(col("blacklisted"), "blacklisted", problems, n=n)
-    record["blacklisted"] = np.where(flag == MISSING, None, flag == 1).astype(object)
+    # None where absent (np.where takes None as an object scalar: see _iso)
+    blacklisted: np.ndarray = flag == 1
+    record["blacklisted"] = np.where(flag == MISSING, None,  # type: ignore[call-overload]
+                                     blacklisted).astype(object)
     try:
         problems.raise_if_any()
     except ProfileError as exc:
@@ -412,8 +423,8 @@ def _keys(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_float_dtype(values.dtype) and (
             values[present] == np.floor(values[present])).all():
         values = values.astype("Int64")  # 17.0 -> 17
-    text = values.astype(str).str.strip().to_numpy(dtype=object)
-    return np.where(present, text, None)
+    text: np.ndarray = values.astype(str).str.strip().to_numpy(dtype=object)
+    return np.where(present, text, None)  # type: ignore[call-overload]  # see _iso
 
 
 def _level_text(values: pd.Series | None, n: int) -> np.ndarray:
@@ -520,6 +531,8 @@ def _levels(values: pd.Series | None, name: str, levels: Sequence[str], needed: 
                  f"is required; use one of: {', '.join(levels)}")
     bad = needed & (codes == INVALID)
     if bad.any():
+        if values is None:  # categories: an absent column is MISSING, never INVALID
+            raise ValueError(f"{name}: invalid levels in an absent column")
         raw = values.to_numpy(dtype=object)
         for value in pd.unique(raw[bad]):
             problems.add(bad & (raw == value), name, f"{show_value(value)} is not {what}; use "
@@ -754,6 +767,7 @@ def _changes(policies: pd.DataFrame, before: dict[str, np.ndarray],
         else:
             old, new = old.astype(object), new.astype(object)
         rows = np.flatnonzero(_differs(old, new))
+        default: np.ndarray | str
         if name == "inception_date":
             default = "the day after expiry " + end_text[rows]
         else:
@@ -772,7 +786,8 @@ def _changes(policies: pd.DataFrame, before: dict[str, np.ndarray],
 
 
 def _iso(days: np.ndarray) -> np.ndarray:
-    return np.where(np.isnat(days), None,
+    # np.where takes None as an object scalar; numpy's stubs allow no None for x or y
+    return np.where(np.isnat(days), None,  # type: ignore[call-overload]
                     np.datetime_as_string(days, unit="D").astype(object))
 
 

@@ -114,7 +114,8 @@ class Accident:
 
     id: str
     date: dt.date
-    victims: list[Victim] = ()
+    # list: what the schema reader reads (into a tuple); absent, the same empty tuple
+    victims: list[Victim] = ()  # type: ignore[assignment]
     property_loss: Money = 0.0
     costs: Costs = Costs()
     direct_loss: Money | None = None
@@ -149,7 +150,8 @@ class PolicySpec:
     expiry_date: dt.date
     per_person_limit: Money | None = None
     limits: dict[str, Money] = field(default_factory=dict)
-    coinsurance: list[Share] = ()
+    # list: what the schema reader reads (into a tuple); absent, the same empty tuple
+    coinsurance: list[Share] = ()  # type: ignore[assignment]
     term: Literal["annual", "project"] = "annual"
 
     def _check(self, reader: Reader, path: tuple) -> None:
@@ -326,7 +328,8 @@ def settle(policy: Policy, accident: Accident, *, paid_before: float = 0.0) -> S
         raise RatingError(f"accident {accident.id} on {accident.date} is outside the policy "
                           f"period {policy.inception_date} to {policy.expiry_date}")
     sched = {k: round(v * 100) for k, v in policy.schedule.as_dict().items()}
-    rows = []  # (victim, type, coverage, claimed fen or -1, limit fen, payable fen, determined)
+    # (victim, type, coverage, claimed fen or -1, limit fen, payable fen, determined)
+    rows: list[tuple[str, str, str, int, int, int, bool]] = []
     for v in accident.victims:
         employee = v.type in EMPLOYEE_TYPES
         limit = sched["per_person"] if employee else sched["third_party_per_person"]
@@ -334,12 +337,15 @@ def settle(policy: Policy, accident: Accident, *, paid_before: float = 0.0) -> S
         if v.outcome == "death":
             cap = limit
         elif v.outcome == "disability":
+            if v.grade is None:  # Victim._check requires it of a claim file
+                raise RatingError(f"victim {v.id} of accident {accident.id}: a disability "
+                                  "needs an injury grade from 1 (most severe) to 10")
             cap = int(share_of(np.array([limit]), np.array([policy.scale[v.grade - 1]]))[0])
         else:
             cap = None
         if cap is not None:
-            payable = cap if owed < 0 else min(owed, cap)
-            rows.append((v.id, v.type, v.outcome, owed, cap, payable, v.determined))
+            line = cap if owed < 0 else min(owed, cap)
+            rows.append((v.id, v.type, v.outcome, owed, cap, line, v.determined))
         if v.medical:
             medical = round(v.medical * 100)
             rows.append((v.id, v.type, "medical", medical, sched["medical_per_person"],
@@ -363,11 +369,11 @@ def settle(policy: Policy, accident: Accident, *, paid_before: float = 0.0) -> S
                else sum(v.outcome == "disability" for v in accident.victims))
     direct_loss = accident.direct_loss or 0.0
     grade = accident_grade(deaths, serious, direct_loss)
-    coverage = [r[2] for r in rows]
+    coverages = [r[2] for r in rows]
     track, payments = _track(policy.book, grade, accident.liability_clear, total, payout,
-                             coverage, [r[6] for r in rows])
+                             coverages, [r[6] for r in rows])
     lines = pd.DataFrame({
-        "victim": [r[0] for r in rows], "type": [r[1] for r in rows], "coverage": coverage,
+        "victim": [r[0] for r in rows], "type": [r[1] for r in rows], "coverage": coverages,
         "claimed": [np.nan if r[3] < 0 else r[3] / 100 for r in rows],
         "limit": [r[4] / 100 for r in rows], "payable": payable / 100,
         "after_accident_limit": after_accident / 100, "payout": payout / 100,

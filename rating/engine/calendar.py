@@ -36,7 +36,8 @@ def date_column(days: np.ndarray, like: pd.Series) -> pd.Series | np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(like.dtype):
         return pd.Series(days, index=like.index).astype(like.dtype)
     first = like.dropna()
+    # np.where takes None as an object scalar; numpy's stubs allow no None for x or y
     if len(first) and isinstance(first.iloc[0], dt.date):
-        return np.where(np.isnat(days), None, days.astype(object))
+        return np.where(np.isnat(days), None, days.astype(object))  # type: ignore[call-overload]
     text = np.datetime_as_string(days, unit="D").astype(object)
-    return np.where(np.isnat(days), None, text)
+    return np.where(np.isnat(days), None, text)  # type: ignore[call-overload]

@@ -9,7 +9,9 @@ million-row portfolio costs a handful of array operations per table.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,8 +100,10 @@ class Inputs:
                  encoded: dict[str, Encoded] | None = None):
         self.frame, self.problems, self.n = frame, problems, len(frame)
         self.columns = frozenset(frame.columns)
-        # text columns the caller has factorised already (for these rows): not hashed again
-        self.cache: dict[tuple, object] = {("col", k): v for k, v in (encoded or {}).items()}
+        # text columns the caller has factorised already (for these rows): not hashed again.
+        # Values of several types, keyed by kind: each method returns its own kind's as the
+        # type it stored (Any here rather than a cast per call: a quote calls them often)
+        self.cache: dict[tuple, Any] = {("col", k): v for k, v in (encoded or {}).items()}
 
     def column(self, name: str):
         """The raw column: :class:`Encoded` for text, the Series otherwise, None if absent."""
@@ -185,12 +189,14 @@ class Inputs:
 
 
 @by_identity
-def _sector_masks(book: RateBook) -> dict[tuple[str, ...], np.ndarray]:
-    """Per set of sectors, which sector codes are in it; filled as sets are asked for."""
+def _sector_masks(book: RateBook) -> dict[Sequence[str], np.ndarray]:
+    """Per set of sectors, which sector codes are in it; filled as sets are asked for. The
+    keys are a table's or loading's ``sectors``, which the book reads as tuples (hashable)."""
     return {}
 
 
-def in_sectors(sectors, book: RateBook, s_code: np.ndarray) -> np.ndarray:
+def in_sectors(sectors: Sequence[str] | None, book: RateBook,
+               s_code: np.ndarray) -> np.ndarray:
     """Rows whose sector is in ``sectors`` (None: every sector)."""
     if sectors is None:
         return s_code >= 0
@@ -232,6 +238,8 @@ def table_step(key: str, path: str, table: FactorTable, applies: np.ndarray,
             missing_input = inputs.absent(table.variable)
     if not anywhere:
         return Step(key, table.label, path, np.ones(inputs.n), applies, values)
+    if table.bands is None:  # FactorTable._check: a table has levels or bands
+        raise ValueError(f"table {path} has neither levels nor bands")
     return band_step(key, table.label, path, table.bands, table.closed or "left", values,
                      applies, table.variable, problems, missing_input)
 
@@ -255,9 +263,12 @@ def _level_table(table: FactorTable) -> tuple[list[str], np.ndarray, np.ndarray]
     code itself (codes run from INVALID, -2, up: the negative ones index the last two slots,
     where a missing value takes the default or, when reported, anything); and the factor of
     each position, then ones."""
+    if table.levels is None:
+        raise ValueError(f"table of {table.variable!r} has no levels")
     levels = list(table.levels)
     default = levels.index(table.default) if table.default is not None else 0
-    position = np.array([*range(len(levels)), default, default], dtype=_small_int(len(levels)))
+    position: np.ndarray = np.array([*range(len(levels)), default, default],
+                                    dtype=_small_int(len(levels)))
     return levels, position, _with_ones([lvl.factor for lvl in table.levels.values()])
 
 
@@ -288,7 +299,7 @@ def _small_int(count: int) -> type:
     return np.int8 if count < 60 else np.int64
 
 
-def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed: str,
+def band_step(key: str, label: Label, path: str, bands: Sequence[Band], closed: str,
               values: np.ndarray, applies: np.ndarray, variable: str, problems: Problems,
               missing_input: np.ndarray | None = None, unit: str = "") -> Step:
     """Look ``values`` up in contiguous bands; the first band's lower end always counts.
@@ -328,7 +339,7 @@ def band_step(key: str, label: Label, path: str, bands: tuple[Band, ...], closed
 
 
 @by_identity  # hashing the bands would cost more than the lookup of a quote
-def _band_arrays(bands: tuple[Band, ...]) -> tuple[list[float], np.ndarray, np.ndarray]:
+def _band_arrays(bands: Sequence[Band]) -> tuple[list[float], np.ndarray, np.ndarray]:
     """Lower ends of bands, the edges between them (an array), and their factors, then ones."""
     lowers = [b.lower for b in bands]
     return lowers, np.array(lowers[1:], dtype=np.float64), _with_ones([b.factor for b in bands])

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def by_identity(fn):
+def by_identity(fn: Callable[[T], R]) -> Callable[[T], R]:
     """Memoise ``fn(obj)`` by the identity of ``obj``.
 
     Rate-book objects never change once loaded, but hold dicts and so cannot be hashed; what
@@ -14,10 +19,10 @@ def by_identity(fn):
     once per object rather than once per quote. Entries for the last 256 objects are kept,
     each with its object, so that an id cannot be reused while its entry lives.
     """
-    cache: OrderedDict[int, tuple[object, object]] = OrderedDict()
+    cache: OrderedDict[int, tuple[T, R]] = OrderedDict()
 
     @functools.wraps(fn)
-    def memoised(obj):
+    def memoised(obj: T) -> R:
         hit = cache.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]

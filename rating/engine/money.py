@@ -14,6 +14,7 @@ import functools
 import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,9 @@ def places(values: np.ndarray) -> np.ndarray:
 def _places(value: float) -> int:
     if not math.isfinite(value):
         return NO_PLACES
-    return max(-Decimal(repr(value)).normalize().as_tuple().exponent, 0)  # 120.0: none
+    # finite, so the exponent is an int (not 'n', 'N' or 'F')
+    exponent = cast(int, Decimal(repr(value)).normalize().as_tuple().exponent)
+    return max(-exponent, 0)  # 120.0: none
 
 
 def _per_distinct(values: np.ndarray, convert: Callable[[float], object], missing,
@@ -146,6 +149,7 @@ def share_of(total_fen: np.ndarray, share: np.ndarray) -> np.ndarray:
     in int64 where that cannot overflow and with Python integers where it could.
     """
     total_fen = np.asarray(total_fen, dtype=np.int64)
+    uniques: list[float] | np.ndarray
     if np.ndim(share) == 0:  # one share for every row
         codes, uniques = np.zeros(len(total_fen), dtype=np.int64), [float(share)]
     else:

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import reduce
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class _Arithmetic(NamedTuple):
 
     columns: Columns                     # float columns, as the numbers multiplied
     masks: Columns                       # boolean columns, for the rows evaluated
-    constant: Callable[[float], object]  # a rate-book constant (1, floor, cap)
+    constant: Callable[[float], float | Decimal]  # a rate-book constant (1, floor, cap)
 
 
 # the builtin list, not a function per column: a quote's arithmetic is a few microseconds
@@ -125,7 +126,8 @@ class FloatingChain:
         places: a product of decimals has at most the sum of their places; a sum (of factors
         less 1), a highest, a lowest and a bound at most the most of theirs."""
         def combined(rule: str, cols: list[np.ndarray]) -> np.ndarray:
-            return sum(cols) if rule == "product" else reduce(np.maximum, cols)
+            # the places of a product: a sum of arrays, which is an array (not sum's 0)
+            return cast(np.ndarray, sum(cols)) if rule == "product" else reduce(np.maximum, cols)
         groups = [combined(grp.rule, [places(c[rows]) for c in cols])
                   for grp, cols in zip(self.rules.groups.values(), self.factors)]
         bounds = places(np.array([self.rules.floor, self.rules.cap])).max()
@@ -139,8 +141,10 @@ class FloatingChain:
                   for grp, cols, masks in zip(self.rules.groups.values(), self.factors,
                                               self.applies)]
         raw = _RULES[self.rules.combine](groups, None, one)
-        bounded = np.maximum(raw, num(self.rules.floor))
-        np.minimum(bounded, num(self.rules.cap), out=bounded)
+        # floor and cap are floats or Decimals; numpy's stubs take no Decimal (an object
+        # scalar, which ufuncs on object arrays accept)
+        bounded = np.maximum(raw, num(self.rules.floor))  # type: ignore[arg-type]
+        np.minimum(bounded, num(self.rules.cap), out=bounded)  # type: ignore[arg-type]
         return FloatingFactor(bounded, groups, raw)
 
 
@@ -445,7 +449,7 @@ def _limit_step(book: RateBook, limit: np.ndarray, problems: Problems) -> Step:
                      limit, np.ones(len(limit), dtype=bool), "per_person_limit", problems)
 
 
-RowsIn = Callable[[tuple[str, ...] | None], np.ndarray]
+RowsIn = Callable[[Sequence[str] | None], np.ndarray]
 """Rows whose sector is in a set of sectors (None: every sector)."""
 
 
@@ -678,7 +682,8 @@ def _floor_on(book: RateBook, day: dt.date,
     hit = memo.get(day)
     if hit is None or hit[0] is not sources[0] or hit[1] is not sources[1]:
         try:
-            found = per_person_floor(book, day, national=sources[0], income=sources[1])
+            found: LimitFloor | str = per_person_floor(book, day, national=sources[0],
+                                                      income=sources[1])
         except LookupError as exc:
             found = str(exc)
         if len(memo) >= 4096:

@@ -29,7 +29,8 @@ def parse_shares(text: str) -> Shares:
     parts = [p.strip() for p in str(text).split(";") if p.strip()]
     if not parts:
         raise ValueError("is empty; write insurer:share;insurer:share, lead first")
-    shares, total = [], Decimal(0)
+    shares: list[tuple[str, float]] = []
+    total = Decimal(0)
     for part in parts:
         name, sep, value = part.rpartition(":")
         name = name.strip()
