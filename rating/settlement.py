@@ -115,7 +115,7 @@ class Accident:
     id: str
     date: dt.date
     # list: what the schema reader reads (into a tuple); absent, the same empty tuple
-    victims: list[Victim] = ()  # type: ignore[assignment]
+    victims: tuple[Victim, ...] = ()
     property_loss: Money = 0.0
     costs: Costs = Costs()
     direct_loss: Money | None = None
@@ -151,7 +151,7 @@ class PolicySpec:
     per_person_limit: Money | None = None
     limits: dict[str, Money] = field(default_factory=dict)
     # list: what the schema reader reads (into a tuple); absent, the same empty tuple
-    coinsurance: list[Share] = ()  # type: ignore[assignment]
+    coinsurance: tuple[Share, ...] = ()
     term: Literal["annual", "project"] = "annual"
 
     def _check(self, reader: Reader, path: tuple) -> None:

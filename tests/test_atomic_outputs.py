@@ -10,11 +10,11 @@ from rating.files import atomic_outputs, write_atomically
 
 def test_outputs_appear_only_when_the_block_succeeds(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError, match="the work failed"):
         with atomic_outputs(a, b) as (ta, tb):
             ta.write_text("1\n")
             tb.write_text("2\n")
-            1 / 0
+            raise RuntimeError("the work failed")
     assert os.listdir(tmp_path) == []  # neither output, no temporary file left
     with atomic_outputs(a, b) as (ta, tb):
         ta.write_text("1\n")

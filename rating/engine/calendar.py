@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 
-def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
+def add_months(days: np.ndarray, months: np.ndarray | int) -> np.ndarray:
     """The same day ``months`` later, clipped to the month's last day."""
     month = days.astype("datetime64[M]")
     day = (days - month.astype("datetime64[D]")).astype(np.int64)

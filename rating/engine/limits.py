@@ -16,7 +16,6 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from ..book import (
     national_rules,
 )
 from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS
-from ..book.reference import DatedValue, value_at
+from ..book.reference import value_at
 from ..errors import ReferenceDataError
 from .columns import encode
 from .memo import by_identity
@@ -110,8 +109,7 @@ def per_person_floor(book: RateBook, date: dt.date, *,
     income = income or income_statistics()
     rules = book.limits
     components: list[FloorComponent] = []
-    # the schema reader reads the YAML list as a tuple, which value_at is typed for
-    entry = value_at(cast(tuple[DatedValue, ...], national.per_person_floor), date)
+    entry = value_at(national.per_person_floor, date)
     if entry is not None:
         components.append(FloorComponent(
             "national", entry.value, f"national floor from {entry.effective_from} "
