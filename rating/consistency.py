@@ -83,18 +83,26 @@ def _check_deaths(inputs: Inputs, where: np.ndarray) -> None:
     grades = ["general"] + [t.grade for t in thresholds]
     most = [t.deaths - 1 for t in thresholds]  # most deaths of general, larger, major
     deaths, heads = inputs.numeric("deaths"), inputs.numeric("headcount")
-    bound = np.zeros(inputs.n)
+    # the accidents are read only on the few rows with more deaths than heads
+    beyond = np.flatnonzero(where & (deaths > heads))  # NaN compares false: no check
+    if not beyond.size:
+        return
+    bound = np.zeros(beyond.size)
     for grade, per in zip(grades, most + [np.inf]):
         name = f"accidents_{grade}"
         if name in inputs.columns:
-            count = np.nan_to_num(inputs.numeric(name))  # missing: none
+            count = np.nan_to_num(inputs.numeric(name)[beyond])  # missing: none
             bound = np.where(count > 0, np.inf, bound) if per == np.inf else bound + count * per
-    over = where & (deaths > heads) & (deaths > bound)  # NaN compares false: no check
-    if not np.count_nonzero(over):
+    exceeds = deaths[beyond] > bound
+    if not np.count_nonzero(exceeds):
         return
+    over = np.zeros(inputs.n, dtype=bool)
+    over[beyond[exceeds]] = True
+    bound_of = np.full(inputs.n, np.nan)
+    bound_of[beyond] = bound
     rule = ", ".join(f"{g} {m}" for g, m in zip(grades, most))
-    for h, b in sorted({(float(h), float(b)) for h, b in zip(heads[over], bound[over])}):
-        inputs.problems.add(over & (heads == h) & (bound == b), "deaths", (
+    for h, b in sorted({(float(h), float(b)) for h, b in zip(heads[over], bound_of[over])}):
+        inputs.problems.add(over & (heads == h) & (bound_of == b), "deaths", (
             f"is more than the headcount {h:,.0f} and more than the accidents counted can "
             f"hold ({b:,.0f}: at most {rule} deaths per accident of each grade, 国务院令第493号 "
             "第三条); give the accidents of the year by grade, or check the deaths"))
@@ -114,18 +122,29 @@ def _given(inputs: Inputs, name: str) -> np.ndarray:
 
 def _check_exposures(inputs: Inputs, book: RateBook, where: np.ndarray,
                      fields: list[str]) -> None:
-    """Exposure fields given on rows whose sub-sector basis and tables do not use them."""
+    """Exposure fields given on rows whose sub-sector basis and tables do not use them.
+
+    Each row is keyed by its (sector value, sub-sector value) pair, a small space resolved
+    once per pair; only the rows that give one of ``fields`` are keyed."""
     if "sector" not in inputs.columns:
+        return
+    given = {f: rows for f in fields
+             if (rows := np.flatnonzero(where & _given(inputs, f))).size}
+    if not given:
         return
     sectors = list(book.sectors)
     s_enc = _encoded(inputs, "sector")
     s_of = level_map(s_enc, "sector", sectors, None)  # per unique, then MISSING; < 0: unknown
     sub = _encoded(inputs, "subsector") if "subsector" in inputs.columns else None
     width = (len(sub.uniques) if sub is not None else 0) + 1
-    sub_codes = sub.codes if sub is not None else np.full(inputs.n, -1, dtype=np.int64)
-    # one key per (sector value, sub-sector value) pair: a small space, resolved per pair
-    key = np.where(s_enc.codes >= 0, s_enc.codes * width + sub_codes + 1, -1)
-    present = np.flatnonzero(np.bincount(key[where & (key >= 0)], minlength=1))
+
+    def key_of(rows: np.ndarray) -> np.ndarray:
+        s = s_enc.codes[rows]
+        j = sub.codes[rows] if sub is not None else np.full(rows.size, -1, dtype=np.int64)
+        return np.where(s >= 0, s * width + j + 1, -1)
+
+    keys = {f: key_of(rows) for f, rows in given.items()}
+    present = np.unique(np.concatenate([k[k >= 0] for k in keys.values()]))
     used = {f: np.zeros(len(s_enc.uniques) * width + 1, dtype=bool) for f in fields}
     described: dict[int, str] = {}
     for k in present:
@@ -151,15 +170,19 @@ def _check_exposures(inputs: Inputs, book: RateBook, where: np.ndarray,
         basis = sector.subsectors[sub_key].basis
         for f in fields:
             used[f][k] = EXPOSURE_FIELDS[basis] == f or _keyed(book, sector_key, f)
-        described[int(k)] = f"{sector_key}/{sub_key} is rated on {basis} ({EXPOSURE_FIELDS[basis]})"
-    for f in fields:
-        given = where & (key >= 0) & _given(inputs, f)
-        unused = given & ~used[f][np.where(key >= 0, key, len(used[f]) - 1)]
-        if not np.count_nonzero(unused):
+        described[int(k)] = (f"{sector_key}/{sub_key} is rated on {basis} "
+                             f"({EXPOSURE_FIELDS[basis]})")
+    for f, rows in given.items():
+        key = keys[f]
+        keyed = key >= 0  # rows without a sector are the engine's to report
+        unused_at = ~used[f][key[keyed]]
+        if not np.count_nonzero(unused_at):
             continue
-        for k in np.unique(key[unused]):
-            problems_rows = unused & (key == k)
-            inputs.problems.add(problems_rows, f, f"is not used: {described[int(k)]}, and no "
+        bad_rows, bad_keys = rows[keyed][unused_at], key[keyed][unused_at]
+        for k in np.unique(bad_keys):
+            mask = np.zeros(inputs.n, dtype=bool)
+            mask[bad_rows[bad_keys == k]] = True
+            inputs.problems.add(mask, f, f"is not used: {described[int(k)]}, and no "
                                 "factor table of the rate book keys on "
                                 f"{f} for this sector; leave it out (or check the sector)")
 
