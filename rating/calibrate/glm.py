@@ -148,6 +148,25 @@ def _design(cell_codes: np.ndarray, levels: list[list[str]], base: list[int],
     return np.stack(columns, axis=1), terms, where
 
 
+def _estimable(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a rank-deficient design: (columns kept, terms estimable), both boolean.
+
+    Columns are kept in order while each adds to the rank (as R's ``glm`` keeps them); the
+    others are fixed at 0. A coefficient is estimable when its unit vector is orthogonal to
+    the null space of ``X``: only then is its value the same under every such constraint.
+    """
+    _, s, vt = np.linalg.svd(X, full_matrices=True)
+    tol = s[0] * max(X.shape) * np.finfo(float).eps
+    rank = int((s > tol).sum())
+    estimable = np.abs(vt[rank:]).max(axis=0) < 1e-8
+    keep = np.zeros(X.shape[1], dtype=bool)
+    for j in range(X.shape[1]):
+        keep[j] = True
+        if np.linalg.matrix_rank(X[:, keep]) < keep.sum():
+            keep[j] = False
+    return keep, estimable
+
+
 def _check_rank(X: np.ndarray, terms: list[str]) -> None:
     """Raise if some dummies are linear combinations of others (aliased levels)."""
     if X.shape[0] and np.linalg.matrix_rank(X) < X.shape[1]:
@@ -170,7 +189,8 @@ class _CellGLM(Estimator):
 
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, scale: float | str | None = None, alpha: float = 0.05,
-                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100):
+                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100,
+                 aliased: str = "raise"):
         self.factors = factors
         self.base_levels = base_levels
         self.scale = scale
@@ -178,6 +198,7 @@ class _CellGLM(Estimator):
         self.compress = compress
         self.tol = tol
         self.max_iter = max_iter
+        self.aliased = aliased
 
     # -- configuration checks
     def _check_config(self) -> list[str]:
@@ -188,6 +209,8 @@ class _CellGLM(Estimator):
             raise ValueError("factors must not repeat")
         if not 0 < self.alpha < 1:
             raise ValueError("alpha must be between 0 and 1")
+        if self.aliased not in ("raise", "drop"):
+            raise ValueError("aliased must be 'raise' or 'drop'")
         if isinstance(self.scale, str) and self.scale != "X2":
             raise ValueError("scale must be None, 'X2' or a positive number")
         if self.scale is not None and not isinstance(self.scale, str) and \
@@ -232,7 +255,15 @@ class _CellGLM(Estimator):
                 raise ValueError(f"base_levels: {chosen!r} is not a level of {name} in the "
                                  "data; levels: " + ", ".join(lv))
         X, terms, where = _design(cell_codes, levels, base, factors)
-        if self.compress:  # row by row (checks only) leaves it to statsmodels' pinv
+        self._not_estimable = []
+        if self.compress and self.aliased == "drop" and X.shape[0] and \
+                np.linalg.matrix_rank(X) < X.shape[1]:
+            keep, estimable = _estimable(X)
+            self._not_estimable = [w for w, ok in zip(where, estimable[1:]) if not ok]
+            X = X[:, keep]
+            terms = [t for t, k in zip(terms, keep) if k]
+            where = [w for w, k in zip(where, keep[1:]) if k]
+        elif self.compress:  # row by row (checks only) leaves it to statsmodels' pinv
             _check_rank(X, terms)
         return levels, base, cell_codes, cell, totals, X, terms, where
 
@@ -255,11 +286,18 @@ class _CellGLM(Estimator):
         for (j, k), p, s in zip(where, params[1:], bse[1:]):
             self._coef_by_level[j][k] = p
             se_by_level[j][k] = s
+        self.aliased_ = [f"{factors[j]}[{levels[j][k]}]" for j, k in self._not_estimable]
+        # an aliased level's relativity is not estimable: NaN in the report (predictions
+        # keep the constrained fit, whose fitted values are the same under any constraint)
+        rel_by_level = [c.copy() for c in self._coef_by_level]
+        for j, k in self._not_estimable:
+            rel_by_level[j][k] = np.nan
+            se_by_level[j][k] = np.nan
         z = stats.norm.ppf(1 - self.alpha / 2)
         rows = []
         with np.errstate(over="ignore"):  # a non-estimable level's upper bound is inf
             for j, (name, lv) in enumerate(zip(factors, levels)):
-                coef, se = self._coef_by_level[j], se_by_level[j]
+                coef, se = rel_by_level[j], se_by_level[j]
                 is_base = np.arange(len(lv)) == base[j]
                 part = {"factor": name, "level": lv, "relativity": np.exp(coef),
                         "std_error": np.where(is_base, 0.0, se),
@@ -330,6 +368,7 @@ class _CellGLM(Estimator):
         self._check_fitted()
         rel = self.relativities_
         coef = np.concatenate(self._coef_by_level)
+        coef = np.where(rel["relativity"].isna(), np.nan, coef)  # aliased: not estimable
         se = rel["std_error"].to_numpy()
         se_i = float(np.asarray(self.result_.bse)[0])
         z_i = stats.norm.ppf(1 - self.alpha / 2)
@@ -385,6 +424,13 @@ class FrequencyGLM(_CellGLM):
         IRLS convergence tolerance (relative change of the deviance) and iteration cap. The
         default is tight because cells are cheap: a Gamma fit (non-canonical link) converges
         linearly, and at statsmodels' default 1e-8 its coefficients are good to ~1e-6 only.
+    aliased : {'raise', 'drop'}
+        Levels that are linear combinations of other levels in the data (e.g. a level
+        nested in another factor's): ``'raise'`` (default) is a ValueError naming them;
+        ``'drop'`` fits as R's ``glm`` does, fixing at 0 each dummy that adds nothing to
+        the rank (in factor order), and reports every level whose coefficient depends on
+        that choice (not estimable) with relativity, bounds and std_error NaN, listed in
+        ``aliased_``.
 
     Attributes
     ----------
@@ -412,6 +458,8 @@ class FrequencyGLM(_CellGLM):
     deviance_ : float
         Deviance of the cell fit (differs from a row fit's by a constant; differences
         between nested models are the same).
+    aliased_ : list of str
+        ``factor[level]`` of the levels not estimable (``aliased='drop'``; else empty).
     cells_ : DataFrame
         The compressed data: factor levels, ``claims``, ``exposure`` and ``fitted`` counts.
     result_ : statsmodels GLMResults
@@ -421,9 +469,10 @@ class FrequencyGLM(_CellGLM):
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, count: str = "claim_count", exposure: str = "exposure",
                  scale: float | str | None = None, alpha: float = 0.05,
-                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100):
+                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100,
+                 aliased: str = "raise"):
         super().__init__(factors, base_levels, scale=scale, alpha=alpha, compress=compress,
-                         tol=tol, max_iter=max_iter)
+                         tol=tol, max_iter=max_iter, aliased=aliased)
         self.count = count
         self.exposure = exposure
 
@@ -522,7 +571,7 @@ class SeverityGLM(_CellGLM):
     scale : None, 'X2' or float
         Dispersion. None or ``'X2'``: the Pearson estimate over the claims (rows), as an
         uncompressed statsmodels Gamma fit reports. A number: fixed.
-    alpha, compress, tol, max_iter
+    alpha, compress, tol, max_iter, aliased
         As for :class:`FrequencyGLM`.
 
     Attributes
@@ -530,9 +579,11 @@ class SeverityGLM(_CellGLM):
     relativities_ : DataFrame
         As for :class:`FrequencyGLM`, with ``claims`` and ``amount`` (total yuan) at the
         level instead of exposure and claims; ``std_error`` is on the log scale.
-    coef_, intercept_, base_levels_, levels_, n_cells_, n_obs_, n_iter_, scale_, deviance_, result_
+    coef_, intercept_, base_levels_, levels_, n_cells_, n_obs_, n_iter_, scale_, deviance_
         As for :class:`FrequencyGLM`; ``intercept_`` is the log mean amount at the base
         levels, ``n_obs_`` the claims used.
+    aliased_, result_
+        As for :class:`FrequencyGLM`.
     cells_ : DataFrame
         Factor levels, ``claims``, ``amount`` (total), ``fitted`` (mean amount).
     """
@@ -540,9 +591,9 @@ class SeverityGLM(_CellGLM):
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, amount: str = "incurred", scale: float | str | None = None,
                  alpha: float = 0.05, compress: bool = True, tol: float = 1e-12,
-                 max_iter: int = 100):
+                 max_iter: int = 100, aliased: str = "raise"):
         super().__init__(factors, base_levels, scale=scale, alpha=alpha, compress=compress,
-                         tol=tol, max_iter=max_iter)
+                         tol=tol, max_iter=max_iter, aliased=aliased)
         self.amount = amount
 
     def fit(self, data: pd.DataFrame, y=None) -> SeverityGLM:

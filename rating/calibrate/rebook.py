@@ -210,7 +210,7 @@ def calibrate(base_book: RateBook | str | Path, policy_years: pd.DataFrame,
                   if key not in document["sources"])
     changes, cred = _base_rates(document, base, data, loads, config, source)
     try:
-        tier_changes, refits, fitted_data, left_out = _tier_factors(
+        tier_changes, refits, fitted_data, left_out, not_separable = _tier_factors(
             document, base, data, claims, config, source)
     except ValueError as exc:  # e.g. levels the data cannot separate
         raise RatingError(f"cannot fit the GLMs of tiers {', '.join(config.tiers)}: {exc}; "
@@ -230,7 +230,7 @@ def calibrate(base_book: RateBook | str | Path, policy_years: pd.DataFrame,
         "note": (f"{len(data):,} policy-years, {int(data['claim_count'].sum()):,} claims; "
                  "base rates by the loss-ratio method with Bühlmann-Straub credibility, tier "
                  "factors by a Poisson frequency GLM (rating.calibrate.rebook)"
-                 f"{_left_out(left_out)}; loads: "
+                 f"{_left_out(left_out, not_separable)}; loads: "
                  f"prevention {loads.prevention_share:g}, commission {loads.commission:g}, "
                  f"variable expense {loads.variable_expense:g}, profit {loads.profit_load:g}, "
                  f"fixed expense ratio {config.loads.fixed_expense_ratio:g}"),
@@ -397,7 +397,7 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
     views, fit_data = _views(base, data, config)
     columns = sorted({v.column for v in views})
     if not columns:
-        return [], [], data, {}
+        return [], [], data, {}, {}
     # a table answers only for its sectors: elsewhere its column is blank ("does not
     # apply"), so rows of other sectors do not pull its relativities
     sectors = fit_data["rating_unit"].astype(str).str.split(".").str[0]
@@ -435,20 +435,29 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
     # a column none of whose levels has a claim is not fitted: its tables keep their factors
     columns = [c for c in columns if c in base_levels]
     if not columns:
-        return [], [], fit_data, left_out
+        return [], [], fit_data, left_out, {}
     factors = ["rating_unit", *columns]
-    model = _fit(lambda: FrequencyGLM(factors, base_levels=base_levels).fit(model_data),
-                 "frequency", config)
+    # levels the experience cannot separate from others (aliased) get no relativity (NaN)
+    model = _fit(lambda: FrequencyGLM(factors, base_levels=base_levels, aliased="drop").fit(
+        model_data), "frequency", config)
     rel = model.relativities_
+    aliased = set(model.aliased_)
     if config.relativities == "pure_premium":
         # pure premium = frequency × severity: multiply in the Gamma GLM's mean-amount
-        # relativities, fitted on the claims with the same factors and base levels
-        severity = _fit(lambda: SeverityGLM(factors, base_levels=base_levels).fit(per_claim),
-                        "severity", config).relativities_.set_index(
-            ["factor", "level"])["relativity"]
+        # relativities, fitted on the claims with the same factors and base levels (a level
+        # whose claims are all 0 has no severity relativity: 1)
+        sev_model = _fit(lambda: SeverityGLM(factors, base_levels=base_levels,
+                                             aliased="drop").fit(per_claim), "severity", config)
+        severity = sev_model.relativities_.set_index(["factor", "level"])["relativity"]
+        aliased |= set(sev_model.aliased_)
         keys = pd.MultiIndex.from_frame(rel[["factor", "level"]])
         rel = rel.assign(relativity=rel["relativity"].to_numpy()
-                         * severity.reindex(keys).fillna(1.0).to_numpy())
+                         * severity.reindex(keys, fill_value=1.0).to_numpy())
+    not_separable: dict[str, list[str]] = {}
+    for term in sorted(aliased):
+        name, level = term[:-1].split("[", 1)
+        if name != "rating_unit":  # a unit's rate comes from the loss ratios anyway
+            not_separable.setdefault(name, []).append(level)
     out, refits = [], []
     for view in views:
         if view.column not in base_levels:
@@ -461,7 +470,8 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         new_factors = {}
         for level, old in view.old.items():
             credible = (level != base_level and level in fitted.index
-                        and fitted.loc[level, "claims"] >= config.min_claims)
+                        and fitted.loc[level, "claims"] >= config.min_claims
+                        and np.isfinite(fitted.loc[level, "relativity"]))
             if not credible:
                 new_factors[level] = old
                 continue
@@ -499,16 +509,23 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         if notes:
             _mark(node, "; ".join(notes), source)
             refits.append((view, new_factors))
-    return out, refits, fit_data, left_out
+    return out, refits, fit_data, left_out, not_separable
 
 
-def _left_out(left_out: dict[str, list[str]]) -> str:
-    """The provenance note's account of the levels the tier GLMs left out."""
-    if not left_out:
-        return ""
-    return ("; left out of the tier GLMs as levels without claims (a rating unit keeps its "
-            "loss-ratio base rate, a tier level its factor): "
-            + "; ".join(f"{name} {', '.join(levels)}" for name, levels in left_out.items()))
+def _left_out(left_out: dict[str, list[str]], not_separable: dict[str, list[str]]) -> str:
+    """The provenance note's account of the levels the tier GLMs left out or could not
+    separate (each ``factor level, level; factor level``)."""
+    def listed(levels: dict[str, list[str]]) -> str:
+        return "; ".join(f"{name} {', '.join(lv)}" for name, lv in levels.items())
+
+    text = ""
+    if left_out:
+        text += ("; levels without claims, left out of the tier GLMs (a rating unit keeps "
+                 f"its loss-ratio base rate, a tier level its factor): {listed(left_out)}")
+    if not_separable:
+        text += ("; levels the experience cannot separate from others (aliased in a tier "
+                 f"GLM), which keep their factors: {listed(not_separable)}")
+    return text
 
 
 def _level_keys(values: pd.Series) -> pd.Series:
@@ -530,13 +547,15 @@ def _fit(fit, what: str, config: CalibrationConfig):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = fit()
+    hint = " or fit the frequency alone (config key 'relativities: frequency')" \
+        if what == "severity" else ""
     for w in caught:
         if issubclass(w.category, RuntimeWarning) and "did not converge" in str(w.message):
             warnings.warn(f"calibrate: the {what} GLM of the tier factors did not converge "
                           f"({str(w.message).split(': ', 1)[-1]}), so its relativities are "
                           f"unreliable: the experience cannot separate the levels of tiers "
                           f"{', '.join(config.tiers)}; refit fewer of them (config key "
-                          f"'tiers')", RuntimeWarning, stacklevel=3)
+                          f"'tiers'){hint}", RuntimeWarning, stacklevel=3)
         else:
             warnings.warn(w.message, w.category, stacklevel=3)
     return model
