@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from ..engine.columns import Problems, _level_key, categories, numbers
@@ -167,6 +167,32 @@ def _estimable(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keep, estimable
 
 
+def _separated(X: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cells whose Poisson fitted counts tend to 0 at the maximum (boolean).
+
+    The maximum-likelihood estimate exists unless some direction d has X d = 0 on the cells
+    with claims and X d <= 0 on the others, < 0 on some: moving along d raises the
+    likelihood for ever, sending those cells' means to 0 (Santos Silva and Tenreyro, 2010).
+    One linear programme finds the largest such set (directions add, so their union is one
+    direction's): maximise sum(s) subject to X+ d = 0, X0 d + s <= 0, 0 <= s <= 1.
+    """
+    zero = counts == 0
+    out = np.zeros(len(counts), dtype=bool)
+    if not zero.any():
+        return out
+    X0, Xp = X[zero], X[~zero]
+    p, m = X.shape[1], int(zero.sum())
+    fit = optimize.linprog(
+        np.concatenate([np.zeros(p), -np.ones(m)]),
+        A_ub=np.hstack([X0, np.eye(m)]), b_ub=np.zeros(m),
+        A_eq=np.hstack([Xp, np.zeros((len(Xp), m))]) if len(Xp) else None,
+        b_eq=np.zeros(len(Xp)) if len(Xp) else None,
+        bounds=[(None, None)] * p + [(0.0, 1.0)] * m, method="highs")
+    if fit.status == 0:
+        out[np.flatnonzero(zero)] = fit.x[p:] > 0.5
+    return out
+
+
 def _check_rank(X: np.ndarray, terms: list[str]) -> None:
     """Raise if some dummies are linear combinations of others (aliased levels)."""
     if X.shape[0] and np.linalg.matrix_rank(X) < X.shape[1]:
@@ -223,9 +249,10 @@ class _CellGLM(Estimator):
 
     # -- fitting
     def _compress(self, data: pd.DataFrame, factors: list[str], sums: dict[str, np.ndarray],
-                  weight: str):
+                  weight: str, check: bool = True):
         """Cells of the factor levels with the row sums, the levels' totals, base levels and
-        the design. ``weight``: the sum whose largest level total is the default base."""
+        the design. ``weight``: the sum whose largest level total is the default base;
+        ``check``: handle aliased levels as ``aliased`` says (else the design as it is)."""
         codes, levels = [], []
         for name in factors:
             c, lv = _fit_levels(data[name])
@@ -234,6 +261,7 @@ class _CellGLM(Estimator):
             codes.append(c)
             levels.append(lv)
         row_cell, cell_codes = _cells(codes, [len(lv) for lv in levels], self.compress)
+        self._row_cell = row_cell
         n_cells = len(cell_codes)
         cell = {k: np.bincount(row_cell, weights=v, minlength=n_cells) for k, v in sums.items()}
         # per-level totals from the cells: a few thousand rows, not a million
@@ -256,7 +284,9 @@ class _CellGLM(Estimator):
                                  "data; levels: " + ", ".join(lv))
         X, terms, where = _design(cell_codes, levels, base, factors)
         self._not_estimable = []
-        if self.compress and self.aliased == "drop" and X.shape[0] and \
+        if not check:
+            pass
+        elif self.compress and self.aliased == "drop" and X.shape[0] and \
                 np.linalg.matrix_rank(X) < X.shape[1]:
             keep, estimable = _estimable(X)
             self._not_estimable = [w for w, ok in zip(where, estimable[1:]) if not ok]
@@ -431,6 +461,16 @@ class FrequencyGLM(_CellGLM):
         the rank (in factor order), and reports every level whose coefficient depends on
         that choice (not estimable) with relativity, bounds and std_error NaN, listed in
         ``aliased_``.
+    separated : {'keep', 'drop'}
+        Cells (combinations of levels) without claims whose fitted claims tend to 0 at the
+        maximum likelihood, so that some coefficients tend to -inf or +inf and the IRLS
+        chases them (a level without claims is the simplest case; a unit whose only claims
+        are at one level of another factor, the others being claim-free, another).
+        ``'keep'`` (default) fits them as they are; ``'drop'`` finds them by a linear
+        programme (compressed fits only) and leaves their rows out, which gives every
+        estimable coefficient the limit the full fit tends to; the levels left without a
+        free coefficient are then aliased (use with ``aliased='drop'``). Rows left out:
+        ``n_separated_``.
 
     Attributes
     ----------
@@ -470,11 +510,12 @@ class FrequencyGLM(_CellGLM):
                  *, count: str = "claim_count", exposure: str = "exposure",
                  scale: float | str | None = None, alpha: float = 0.05,
                  compress: bool = True, tol: float = 1e-12, max_iter: int = 100,
-                 aliased: str = "raise"):
+                 aliased: str = "raise", separated: str = "keep"):
         super().__init__(factors, base_levels, scale=scale, alpha=alpha, compress=compress,
                          tol=tol, max_iter=max_iter, aliased=aliased)
         self.count = count
         self.exposure = exposure
+        self.separated = separated
 
     def fit(self, data: pd.DataFrame, y=None) -> FrequencyGLM:
         """Fit on policy-years (or on cells: totals re-compress to themselves).
@@ -510,6 +551,19 @@ class FrequencyGLM(_CellGLM):
         if not len(data):
             raise ProfileError(self.exposure, "no row with positive exposure to fit")
         # q: sum of y^2 / e per cell, for the rows' Pearson chi-square from cell totals
+        if self.separated not in ("keep", "drop"):
+            raise ValueError("separated must be 'keep' or 'drop'")
+        self.n_separated_ = 0
+        if self.separated == "drop" and self.compress:
+            # leave out the rows of cells whose fitted claims tend to 0 (their limit), then
+            # fit the rest; levels left without a free coefficient come out aliased
+            _, _, _, cell, _, X, _, _ = self._compress(
+                data, factors, {"exposure": e, "claims": y}, "exposure", check=False)
+            gone = _separated(X, cell["claims"])[self._row_cell]
+            if gone.any():
+                keep = ~gone
+                data, y, e = data.loc[keep], y[keep], e[keep]
+                self.n_separated_ = int(gone.sum())
         levels, base, cell_codes, cell, totals, X, terms, where = self._compress(
             data, factors, {"exposure": e, "claims": y, "_q": y * y / e}, "exposure")
         q = cell.pop("_q")

@@ -37,9 +37,13 @@ Method (stated in the new book's provenance):
    is lost for the book: a unit's base rate comes from step 1, and a tier level without
    claims is below ``min_claims`` and keeps its factor. Each column is anchored on the
    neutral level among those the fits see (with a claim, and an amount above 0 for the
-   severity GLM); a column with no claim at all is not fitted. Should the fit still not
-   converge (levels the experience cannot separate in combination), the warning names
-   the config key ``tiers`` to refit fewer tables.
+   severity GLM); a column with no claim at all is not fitted. The same holds for a
+   claim-free *combination* of levels whose fitted claims tend to 0 (e.g. a unit whose only
+   claim is at one scale): the frequency GLM finds such cells by a linear programme and
+   leaves their rows out (``separated='drop'``). A level the experience then cannot
+   separate from others (aliased, e.g. a scale seen with claims in one unit only) has no
+   relativity and keeps its factor; the provenance lists these too. Should a fit still not
+   converge, the warning names the config key to change (``tiers``, or ``relativities``).
 3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
@@ -438,8 +442,11 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         return [], [], fit_data, left_out, {}
     factors = ["rating_unit", *columns]
     # levels the experience cannot separate from others (aliased) get no relativity (NaN)
-    model = _fit(lambda: FrequencyGLM(factors, base_levels=base_levels, aliased="drop").fit(
-        model_data), "frequency", config)
+    model = _fit(lambda: FrequencyGLM(factors, base_levels=base_levels, aliased="drop",
+                                      separated="drop").fit(model_data), "frequency", config)
+    if model.n_separated_:
+        left_out["policy-years of claim-free combinations of levels (separated)"] = [
+            f"{model.n_separated_:,}"]
     rel = model.relativities_
     aliased = set(model.aliased_)
     if config.relativities == "pure_premium":
