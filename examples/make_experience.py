@@ -1,7 +1,7 @@
 """Regenerate examples/experience/ (policy_years.csv, claims.csv), byte for byte.
 
-The folder is a small seeded synthetic experience (150 enterprises over the underwriting
-years 2023-2025: about 400 policy-years and a few dozen claims) drawn by
+The folder is a small seeded synthetic experience (250 enterprises over the underwriting
+years 2023-2025: 637 policy-years and 62 claims) drawn by
 :func:`rating.synthetic.synthetic_experience`; it is what
 ``rating calibrate examples/experience ...`` in the README reads. Everything in it is
 illustrative, not market data. Run from anywhere:
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from rating.synthetic import synthetic_experience
 
-N_POLICIES = 150
+N_POLICIES = 250
 YEARS = 3
-SEED = 0
+SEED = 1
 FOLDER = Path(__file__).resolve().parent / "experience"
 
 

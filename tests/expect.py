@@ -36,3 +36,40 @@ def warns_units_without_claims(policy_years: pd.DataFrame, claims: pd.DataFrame)
     messages = [str(w.message) for w in record]
     warned = {m.group(1) for m in map(NO_CLAIMS.search, messages) if m}
     assert warned == expected, messages
+
+
+def levels_without_claims(policy_years: pd.DataFrame, claims: pd.DataFrame,
+                          scopes: dict) -> dict[str, set[str]]:
+    """Per column, the levels seen on policy-years with exposure > 0 (in the sectors of
+    ``scopes[column]``, all when None) without one claim there, counted by hand."""
+    rows = policy_years.loc[policy_years["exposure"] > 0]
+    per_row = claims.groupby(["policy_id", "year"]).size()
+    n = per_row.reindex(pd.MultiIndex.from_frame(rows[["policy_id", "year"]]),
+                        fill_value=0).to_numpy()
+    sector = rows["rating_unit"].astype(str).str.split(".").str[0]
+    out = {}
+    for column, sectors in scopes.items():
+        inside = rows[column].notna() & (sector.isin(sectors) if sectors else True)
+        counts = pd.Series(n[inside.to_numpy()]).groupby(
+            rows.loc[inside, column].astype(str).to_numpy()).sum()
+        out[column] = {str(lv) for lv, c in counts.items() if c == 0}
+    return out
+
+
+def calibration_lists(note: str) -> dict[str, dict[str, set[str]]]:
+    """The calibration source note's lists: ``{"without claims": {factor: levels},
+    "aliased": {factor: levels}}`` (empty when the note has none)."""
+    out = {}
+    for key, head in (("without claims", "a tier level its factor): "),
+                      ("aliased", "which keep their factors: ")):
+        out[key] = {}
+        if head not in note:
+            continue
+        text = note.split(head, 1)[1].split("; levels the experience", 1)[0]
+        text = text.split("; loads:", 1)[0]
+        for part in text.split("; "):
+            name, _, levels = part.partition(" ")
+            if name.startswith("policy-years"):
+                continue
+            out[key][name] = set(levels.split(", "))
+    return out

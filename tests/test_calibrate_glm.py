@@ -433,3 +433,36 @@ def test_fit_severity_gamma_and_pareto():
         fit_severity([1.0, -2.0, 3.0])
     with pytest.raises(ValueError, match="dist must be one of"):
         fit_severity([1.0, 2.0], "weibull")
+
+
+def test_aliased_drop_reports_the_nested_levels_and_keeps_the_others():
+    """b = y only where a = z (b nested in a): the dummies a[z] and b[y] are equal, so neither
+    coefficient is estimable (NaN), while a[w] is: its relativity is the frequency ratio of
+    the a = w rows to the a = x rows (both b = n), 4/100 over 2/100 = 2, by hand."""
+    data = pd.DataFrame({"a": ["x", "w", "z", "x", "w"], "b": ["n", "n", "y", "n", "n"],
+                         "claim_count": [1, 2, 3, 1, 2], "exposure": [50.0, 50, 100, 50, 50]})
+    with pytest.raises(ValueError, match="aliased"):
+        FrequencyGLM(["a", "b"], base_levels={"a": "x", "b": "n"}).fit(data)
+    model = FrequencyGLM(["a", "b"], base_levels={"a": "x", "b": "n"}, aliased="drop").fit(data)
+    assert sorted(model.aliased_) == ["a[z]", "b[y]"]
+    rel = model.relativities_.set_index(["factor", "level"])["relativity"]
+    assert np.isnan(rel[("a", "z")]) and np.isnan(rel[("b", "y")])
+    assert rel[("a", "w")] == pytest.approx(2.0, rel=1e-9)
+    # the fitted counts are the observed cell totals (the model is saturated on the cells)
+    assert model.predict(data).sum() == pytest.approx(9.0, rel=1e-9)
+
+
+def test_separated_drop_leaves_out_the_cells_sent_to_zero():
+    """Unit u has its only claims at scale s; its rows at scale m have none, nor has any
+    other unit at s: the MLE sends u's coefficient to -inf and s's to +inf. With
+    separated='drop' the claim-free (u, m) rows are left out (2 rows), the fit converges,
+    s is then nested in u (aliased), and m vs the base level b is the ratio of frequencies
+    of unit v: (6/100) / (3/100) = 2, by hand."""
+    data = pd.DataFrame({"unit": ["u", "u", "u", "v", "v"], "scale": ["s", "m", "m", "b", "m"],
+                         "claim_count": [2, 0, 0, 3, 6], "exposure": [10.0, 30, 30, 100, 100]})
+    model = FrequencyGLM(["unit", "scale"], base_levels={"unit": "v", "scale": "b"},
+                         aliased="drop", separated="drop").fit(data)
+    assert model.n_separated_ == 2 and model.result_.converged
+    assert sorted(model.aliased_) == ["scale[s]", "unit[u]"]
+    rel = model.relativities_.set_index(["factor", "level"])["relativity"]
+    assert rel[("scale", "m")] == pytest.approx(2.0, rel=1e-9)

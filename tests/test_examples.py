@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from expect import calibration_lists, levels_without_claims
 from reference import reference_quote
 
 import rating
@@ -194,6 +195,52 @@ def test_calibrate_command_writes_a_valid_book_from_the_shipped_experience(workd
         (indication["pure_rate"] / margin).to_numpy(), rel=1e-12)
 
 
+def test_calibrate_command_leaves_levels_without_claims_out_of_the_tier_fit(workdir):
+    """The shipped experience has rating units and tier levels without a claim, and a scale
+    level whose only claim is a unit's only claim (nested in it). The rule of
+    rating.calibrate.rebook leaves the first out of the GLMs and keeps the second's factor,
+    so the command warns of none of them (stderr empty, as ``run`` asserts; no warning is
+    expected from this data), and the provenance lists exactly the levels found here by
+    hand. Levels with fewer than min_claims claims keep their factors."""
+    run("calibrate", workdir)
+    out = output_of("calibrate", workdir)
+    config = yaml.safe_load((EXAMPLES / "calibration-small.yaml").read_text("utf-8"))
+    new = rating.load_book(out)
+    policy_years = pd.read_csv(EXAMPLES / "experience/policy_years.csv")
+    claims = pd.read_csv(EXAMPLES / "experience/claims.csv")
+    scale, grade = BOOK.tiers["scale"], BOOK.floating.groups["management"].factors[
+        "standardisation"]
+    expected = levels_without_claims(policy_years, claims, {
+        "rating_unit": None, "scale": scale.sectors, "standardisation_grade": grade.sectors})
+    assert expected["rating_unit"] and expected["standardisation_grade"]  # the rule applies
+    listed = calibration_lists(new.sources["calibration"].note)
+    assert listed["without claims"] == {k: v for k, v in expected.items() if v}
+    # nested by hand: a tier level whose claims are exactly one unit's claims
+    rows = claims.merge(policy_years, on=["policy_id", "year"])
+    nested = {}
+    for column in ("scale", "standardisation_grade"):
+        for level, part in rows[rows[column].notna()].groupby(column):
+            for unit in set(part["rating_unit"]):
+                if set(part["claim_id"]) == set(rows.loc[rows["rating_unit"] == unit,
+                                                           "claim_id"]):
+                    nested.setdefault(column, set()).add(level)
+    assert nested == listed["aliased"] == {"scale": {"micro"}}
+    # claims per level by hand (in the table's sectors): below min_claims, the factor stays
+    sector = rows["rating_unit"].str.split(".").str[0]
+    moved = 0
+    for column, old, now in (("scale", scale, new.tiers["scale"]),
+                             ("standardisation_grade", grade, new.floating.groups[
+                                 "management"].factors["standardisation"])):
+        inside = rows[column].notna() & (sector.isin(old.sectors) if old.sectors else True)
+        counts = rows.loc[inside, column].value_counts()
+        for level, spec in old.levels.items():
+            if counts.get(level, 0) < config["min_claims"] or level in listed["aliased"].get(
+                    column, ()):
+                assert now.levels[level].factor == spec.factor, (column, level)
+            moved += now.levels[level].factor != spec.factor
+    assert moved  # the example still refits something
+
+
 def test_make_experience_regenerates_the_shipped_folder_byte_for_byte(tmp_path):
     spec = importlib.util.spec_from_file_location("make_experience",
                                                   EXAMPLES / "make_experience.py")
@@ -205,8 +252,9 @@ def test_make_experience_regenerates_the_shipped_folder_byte_for_byte(tmp_path):
         p.name for p in written)
     for path in written:
         assert path.read_bytes() == (EXAMPLES / "experience" / path.name).read_bytes(), path.name
-    # small, as the README says: a few hundred policy-years
-    assert 300 <= len(pd.read_csv(written[0])) <= 500
+    # small, as the README and the config say: 637 policy-years, 62 claims
+    assert len(pd.read_csv(written[0])) == 637 and len(pd.read_csv(written[1])) == 62
+    assert sum(p.stat().st_size for p in written) < 300_000
 
 
 # --- rating scenarios ----------------------------------------------------------------------

@@ -106,8 +106,7 @@ def test_floating_factors_refit_stay_monotone():
     a worse record with a lower factor), the changed table is re-sourced to the calibration,
     and the factors do not decrease from 'none' to 'especially_major'."""
     py, cl = synthetic_experience(6000, years=3, seed=11)
-    with warns_units_without_claims(py, cl):
-        result = calibrate(BASE, py, cl, config(tiers=["worst_accident_grade"], min_claims=5))
+    result = calibrate(BASE, py, cl, config(tiers=["worst_accident_grade"], min_claims=5))
     table = result.book.floating.groups["accidents"].factors["accident_grade"]
     factors = [table.levels[g].factor for g in
                ("none", "general", "larger", "major", "especially_major")]
@@ -174,17 +173,18 @@ def test_tier_factors_are_credibility_weighted():
     from rating.calibrate.experience import with_claims
     from rating.calibrate.glm import FrequencyGLM
     py, cl = synthetic_experience(6000, years=3, seed=5)
-    with warns_units_without_claims(py, cl):
-        new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5,
-                                             relativities="frequency")).book.tiers["scale"]
-    with warns_units_without_claims(py, cl):
-        pure = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
+    # units without claims are left out of calibrate's fit: no warning (pytest would fail)
+    new = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5,
+                                         relativities="frequency")).book.tiers["scale"]
+    pure = calibrate(BASE, py, cl, config(tiers=["scale"], min_claims=5)).book.tiers["scale"]
     old = rating.load_book(BASE).tiers["scale"]
     # the default multiplies in the severity relativities: some level differs
     assert any(pure.levels[lv].factor != new.levels[lv].factor for lv in old.levels)
     data = with_claims(py, cl)
     # the documented fit: scale blank outside its table's sectors, anchored on the book's
-    # neutral level (factor 1.00: medium)
+    # neutral level (factor 1.00: medium); fitted here on every row, units without claims
+    # included (the GLM warns of them): leaving them out, as calibrate does, gives the
+    # limit of this fit
     in_scope = data["rating_unit"].astype(str).str.split(".").str[0].isin(old.sectors)
     data["scale"] = data["scale"].astype(object).where(in_scope, None)
     with warns_units_without_claims(py, cl):
@@ -231,10 +231,8 @@ def test_limit_factors_from_censored_death_losses():
 
 def test_a_loaded_book_calibrates_like_its_file():
     py, cl = synthetic_experience(4000, years=2, seed=3)
-    with warns_units_without_claims(py, cl):
-        from_file = calibrate(BASE, py, cl, config(tiers=["scale"]))
-    with warns_units_without_claims(py, cl):
-        from_book = calibrate(rating.load_book(BASE), py, cl, config(tiers=["scale"]))
+    from_file = calibrate(BASE, py, cl, config(tiers=["scale"]))
+    from_book = calibrate(rating.load_book(BASE), py, cl, config(tiers=["scale"]))
     assert from_book.book == from_file.book
     pd.testing.assert_frame_equal(from_book.changes, from_file.changes)
 
@@ -321,3 +319,51 @@ def test_a_noisy_claim_free_refit_never_makes_more_years_cost_more():
     result = calibrate(BASE, py, cl, config(tiers=["claim_free_years"]))
     ladder = [b.factor for b in result.book.floating.groups["claims"].factors["claim_free"].bands]
     assert ladder == sorted(ladder, reverse=True) and ladder[0] == 1.0
+
+
+def test_a_neutral_level_without_claims_does_not_stop_the_refit():
+    """Regression: the product table's neutral level (corrosive, 1.00) had exposure but no
+    claim, and calibrate anchored the fit on it anyway: the severity GLM, fitted on the
+    claims, stopped with "base_levels: 'corrosive' is not a level of product in the data".
+    Now the anchor is the neutral level among those with claims (other, also 1.00),
+    corrosive is listed as left out and keeps its factor, and the other levels' factors are
+    the credibility blend of a frequency GLM fitted here on every row (corrosive included,
+    anchored on other): leaving the claim-free rows out gives the limit of that fit."""
+    import warnings
+
+    from rating.calibrate.experience import with_claims
+    from rating.calibrate.glm import FrequencyGLM
+    py, cl = synthetic_experience(3000, years=3, seed=0)
+    key = py.set_index(["policy_id", "year"])["product"]
+    product = key.reindex(pd.MultiIndex.from_frame(cl[["policy_id", "year"]])).to_numpy()
+    cl = cl[product != "corrosive"].reset_index(drop=True)
+    assert ((py["product"] == "corrosive") & (py["exposure"] > 0)).sum() > 0
+    pure = calibrate(BASE, py, cl, config(tiers=["product"], min_claims=5))
+    note = pure.book.sources["calibration"].note
+    assert "product corrosive" in note
+    table = next(name for name, t in pure.book.tiers.items() if t.variable == "product")
+    old = rating.load_book(BASE).tiers[table]
+    assert pure.book.tiers[table].levels["corrosive"].factor == old.levels["corrosive"].factor
+
+    new = calibrate(BASE, py, cl, config(tiers=["product"], min_claims=5,
+                                         relativities="frequency")).book.tiers[table]
+    data = with_claims(py, cl)
+    in_scope = data["rating_unit"].astype(str).str.split(".").str[0].isin(old.sectors)
+    data["product"] = data["product"].astype(object).where(in_scope, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = FrequencyGLM(["rating_unit", "product"], base_levels={"product": "other"},
+                             max_iter=300).fit(data)
+    assert any("product='corrosive' has no claims" in str(w.message) for w in caught)
+    rel = model.relativities_.query("factor == 'product'").set_index("level")
+    moved = 0
+    for level, spec in old.levels.items():
+        if level in ("other", "corrosive") or rel.loc[level, "claims"] < 5:
+            assert new.levels[level].factor == spec.factor, level
+            continue
+        z = min(1.0, np.sqrt(rel.loc[level, "claims"] / 1082))
+        want = round(z * old.levels["other"].factor * rel.loc[level, "relativity"]
+                     + (1 - z) * spec.factor, 2)
+        assert new.levels[level].factor == pytest.approx(want, abs=1e-9), level
+        moved += want != spec.factor
+    assert moved

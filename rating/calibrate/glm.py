@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from ..engine.columns import Problems, _level_key, categories, numbers
@@ -148,6 +148,51 @@ def _design(cell_codes: np.ndarray, levels: list[list[str]], base: list[int],
     return np.stack(columns, axis=1), terms, where
 
 
+def _estimable(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a rank-deficient design: (columns kept, terms estimable), both boolean.
+
+    Columns are kept in order while each adds to the rank (as R's ``glm`` keeps them); the
+    others are fixed at 0. A coefficient is estimable when its unit vector is orthogonal to
+    the null space of ``X``: only then is its value the same under every such constraint.
+    """
+    _, s, vt = np.linalg.svd(X, full_matrices=True)
+    tol = s[0] * max(X.shape) * np.finfo(float).eps
+    rank = int((s > tol).sum())
+    estimable = np.abs(vt[rank:]).max(axis=0) < 1e-8
+    keep = np.zeros(X.shape[1], dtype=bool)
+    for j in range(X.shape[1]):
+        keep[j] = True
+        if np.linalg.matrix_rank(X[:, keep]) < keep.sum():
+            keep[j] = False
+    return keep, estimable
+
+
+def _separated(X: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cells whose Poisson fitted counts tend to 0 at the maximum (boolean).
+
+    The maximum-likelihood estimate exists unless some direction d has X d = 0 on the cells
+    with claims and X d <= 0 on the others, < 0 on some: moving along d raises the
+    likelihood for ever, sending those cells' means to 0 (Santos Silva and Tenreyro, 2010).
+    One linear programme finds the largest such set (directions add, so their union is one
+    direction's): maximise sum(s) subject to X+ d = 0, X0 d + s <= 0, 0 <= s <= 1.
+    """
+    zero = counts == 0
+    out = np.zeros(len(counts), dtype=bool)
+    if not zero.any():
+        return out
+    X0, Xp = X[zero], X[~zero]
+    p, m = X.shape[1], int(zero.sum())
+    fit = optimize.linprog(
+        np.concatenate([np.zeros(p), -np.ones(m)]),
+        A_ub=np.hstack([X0, np.eye(m)]), b_ub=np.zeros(m),
+        A_eq=np.hstack([Xp, np.zeros((len(Xp), m))]) if len(Xp) else None,
+        b_eq=np.zeros(len(Xp)) if len(Xp) else None,
+        bounds=[(None, None)] * p + [(0.0, 1.0)] * m, method="highs")
+    if fit.status == 0:
+        out[np.flatnonzero(zero)] = fit.x[p:] > 0.5
+    return out
+
+
 def _check_rank(X: np.ndarray, terms: list[str]) -> None:
     """Raise if some dummies are linear combinations of others (aliased levels)."""
     if X.shape[0] and np.linalg.matrix_rank(X) < X.shape[1]:
@@ -170,7 +215,8 @@ class _CellGLM(Estimator):
 
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, scale: float | str | None = None, alpha: float = 0.05,
-                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100):
+                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100,
+                 aliased: str = "raise"):
         self.factors = factors
         self.base_levels = base_levels
         self.scale = scale
@@ -178,6 +224,7 @@ class _CellGLM(Estimator):
         self.compress = compress
         self.tol = tol
         self.max_iter = max_iter
+        self.aliased = aliased
 
     # -- configuration checks
     def _check_config(self) -> list[str]:
@@ -188,6 +235,8 @@ class _CellGLM(Estimator):
             raise ValueError("factors must not repeat")
         if not 0 < self.alpha < 1:
             raise ValueError("alpha must be between 0 and 1")
+        if self.aliased not in ("raise", "drop"):
+            raise ValueError("aliased must be 'raise' or 'drop'")
         if isinstance(self.scale, str) and self.scale != "X2":
             raise ValueError("scale must be None, 'X2' or a positive number")
         if self.scale is not None and not isinstance(self.scale, str) and \
@@ -200,9 +249,10 @@ class _CellGLM(Estimator):
 
     # -- fitting
     def _compress(self, data: pd.DataFrame, factors: list[str], sums: dict[str, np.ndarray],
-                  weight: str):
+                  weight: str, check: bool = True):
         """Cells of the factor levels with the row sums, the levels' totals, base levels and
-        the design. ``weight``: the sum whose largest level total is the default base."""
+        the design. ``weight``: the sum whose largest level total is the default base;
+        ``check``: handle aliased levels as ``aliased`` says (else the design as it is)."""
         codes, levels = [], []
         for name in factors:
             c, lv = _fit_levels(data[name])
@@ -211,6 +261,7 @@ class _CellGLM(Estimator):
             codes.append(c)
             levels.append(lv)
         row_cell, cell_codes = _cells(codes, [len(lv) for lv in levels], self.compress)
+        self._row_cell = row_cell
         n_cells = len(cell_codes)
         cell = {k: np.bincount(row_cell, weights=v, minlength=n_cells) for k, v in sums.items()}
         # per-level totals from the cells: a few thousand rows, not a million
@@ -232,7 +283,17 @@ class _CellGLM(Estimator):
                 raise ValueError(f"base_levels: {chosen!r} is not a level of {name} in the "
                                  "data; levels: " + ", ".join(lv))
         X, terms, where = _design(cell_codes, levels, base, factors)
-        if self.compress:  # row by row (checks only) leaves it to statsmodels' pinv
+        self._not_estimable = []
+        if not check:
+            pass
+        elif self.compress and self.aliased == "drop" and X.shape[0] and \
+                np.linalg.matrix_rank(X) < X.shape[1]:
+            keep, estimable = _estimable(X)
+            self._not_estimable = [w for w, ok in zip(where, estimable[1:]) if not ok]
+            X = X[:, keep]
+            terms = [t for t, k in zip(terms, keep) if k]
+            where = [w for w, k in zip(where, keep[1:]) if k]
+        elif self.compress:  # row by row (checks only) leaves it to statsmodels' pinv
             _check_rank(X, terms)
         return levels, base, cell_codes, cell, totals, X, terms, where
 
@@ -255,11 +316,18 @@ class _CellGLM(Estimator):
         for (j, k), p, s in zip(where, params[1:], bse[1:]):
             self._coef_by_level[j][k] = p
             se_by_level[j][k] = s
+        self.aliased_ = [f"{factors[j]}[{levels[j][k]}]" for j, k in self._not_estimable]
+        # an aliased level's relativity is not estimable: NaN in the report (predictions
+        # keep the constrained fit, whose fitted values are the same under any constraint)
+        rel_by_level = [c.copy() for c in self._coef_by_level]
+        for j, k in self._not_estimable:
+            rel_by_level[j][k] = np.nan
+            se_by_level[j][k] = np.nan
         z = stats.norm.ppf(1 - self.alpha / 2)
         rows = []
         with np.errstate(over="ignore"):  # a non-estimable level's upper bound is inf
             for j, (name, lv) in enumerate(zip(factors, levels)):
-                coef, se = self._coef_by_level[j], se_by_level[j]
+                coef, se = rel_by_level[j], se_by_level[j]
                 is_base = np.arange(len(lv)) == base[j]
                 part = {"factor": name, "level": lv, "relativity": np.exp(coef),
                         "std_error": np.where(is_base, 0.0, se),
@@ -330,6 +398,7 @@ class _CellGLM(Estimator):
         self._check_fitted()
         rel = self.relativities_
         coef = np.concatenate(self._coef_by_level)
+        coef = np.where(rel["relativity"].isna(), np.nan, coef)  # aliased: not estimable
         se = rel["std_error"].to_numpy()
         se_i = float(np.asarray(self.result_.bse)[0])
         z_i = stats.norm.ppf(1 - self.alpha / 2)
@@ -385,6 +454,23 @@ class FrequencyGLM(_CellGLM):
         IRLS convergence tolerance (relative change of the deviance) and iteration cap. The
         default is tight because cells are cheap: a Gamma fit (non-canonical link) converges
         linearly, and at statsmodels' default 1e-8 its coefficients are good to ~1e-6 only.
+    aliased : {'raise', 'drop'}
+        Levels that are linear combinations of other levels in the data (e.g. a level
+        nested in another factor's): ``'raise'`` (default) is a ValueError naming them;
+        ``'drop'`` fits as R's ``glm`` does, fixing at 0 each dummy that adds nothing to
+        the rank (in factor order), and reports every level whose coefficient depends on
+        that choice (not estimable) with relativity, bounds and std_error NaN, listed in
+        ``aliased_``.
+    separated : {'keep', 'drop'}
+        Cells (combinations of levels) without claims whose fitted claims tend to 0 at the
+        maximum likelihood, so that some coefficients tend to -inf or +inf and the IRLS
+        chases them (a level without claims is the simplest case; a unit whose only claims
+        are at one level of another factor, the others being claim-free, another).
+        ``'keep'`` (default) fits them as they are; ``'drop'`` finds them by a linear
+        programme (compressed fits only) and leaves their rows out, which gives every
+        estimable coefficient the limit the full fit tends to; the levels left without a
+        free coefficient are then aliased (use with ``aliased='drop'``). Rows left out:
+        ``n_separated_``.
 
     Attributes
     ----------
@@ -412,6 +498,8 @@ class FrequencyGLM(_CellGLM):
     deviance_ : float
         Deviance of the cell fit (differs from a row fit's by a constant; differences
         between nested models are the same).
+    aliased_ : list of str
+        ``factor[level]`` of the levels not estimable (``aliased='drop'``; else empty).
     cells_ : DataFrame
         The compressed data: factor levels, ``claims``, ``exposure`` and ``fitted`` counts.
     result_ : statsmodels GLMResults
@@ -421,11 +509,13 @@ class FrequencyGLM(_CellGLM):
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, count: str = "claim_count", exposure: str = "exposure",
                  scale: float | str | None = None, alpha: float = 0.05,
-                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100):
+                 compress: bool = True, tol: float = 1e-12, max_iter: int = 100,
+                 aliased: str = "raise", separated: str = "keep"):
         super().__init__(factors, base_levels, scale=scale, alpha=alpha, compress=compress,
-                         tol=tol, max_iter=max_iter)
+                         tol=tol, max_iter=max_iter, aliased=aliased)
         self.count = count
         self.exposure = exposure
+        self.separated = separated
 
     def fit(self, data: pd.DataFrame, y=None) -> FrequencyGLM:
         """Fit on policy-years (or on cells: totals re-compress to themselves).
@@ -461,6 +551,19 @@ class FrequencyGLM(_CellGLM):
         if not len(data):
             raise ProfileError(self.exposure, "no row with positive exposure to fit")
         # q: sum of y^2 / e per cell, for the rows' Pearson chi-square from cell totals
+        if self.separated not in ("keep", "drop"):
+            raise ValueError("separated must be 'keep' or 'drop'")
+        self.n_separated_ = 0
+        if self.separated == "drop" and self.compress:
+            # leave out the rows of cells whose fitted claims tend to 0 (their limit), then
+            # fit the rest; levels left without a free coefficient come out aliased
+            _, _, _, cell, _, X, _, _ = self._compress(
+                data, factors, {"exposure": e, "claims": y}, "exposure", check=False)
+            gone = _separated(X, cell["claims"])[self._row_cell]
+            if gone.any():
+                keep = ~gone
+                data, y, e = data.loc[keep], y[keep], e[keep]
+                self.n_separated_ = int(gone.sum())
         levels, base, cell_codes, cell, totals, X, terms, where = self._compress(
             data, factors, {"exposure": e, "claims": y, "_q": y * y / e}, "exposure")
         q = cell.pop("_q")
@@ -522,7 +625,7 @@ class SeverityGLM(_CellGLM):
     scale : None, 'X2' or float
         Dispersion. None or ``'X2'``: the Pearson estimate over the claims (rows), as an
         uncompressed statsmodels Gamma fit reports. A number: fixed.
-    alpha, compress, tol, max_iter
+    alpha, compress, tol, max_iter, aliased
         As for :class:`FrequencyGLM`.
 
     Attributes
@@ -530,9 +633,11 @@ class SeverityGLM(_CellGLM):
     relativities_ : DataFrame
         As for :class:`FrequencyGLM`, with ``claims`` and ``amount`` (total yuan) at the
         level instead of exposure and claims; ``std_error`` is on the log scale.
-    coef_, intercept_, base_levels_, levels_, n_cells_, n_obs_, n_iter_, scale_, deviance_, result_
+    coef_, intercept_, base_levels_, levels_, n_cells_, n_obs_, n_iter_, scale_, deviance_
         As for :class:`FrequencyGLM`; ``intercept_`` is the log mean amount at the base
         levels, ``n_obs_`` the claims used.
+    aliased_, result_
+        As for :class:`FrequencyGLM`.
     cells_ : DataFrame
         Factor levels, ``claims``, ``amount`` (total), ``fitted`` (mean amount).
     """
@@ -540,9 +645,9 @@ class SeverityGLM(_CellGLM):
     def __init__(self, factors: Sequence[str], base_levels: Mapping[str, str] | None = None,
                  *, amount: str = "incurred", scale: float | str | None = None,
                  alpha: float = 0.05, compress: bool = True, tol: float = 1e-12,
-                 max_iter: int = 100):
+                 max_iter: int = 100, aliased: str = "raise"):
         super().__init__(factors, base_levels, scale=scale, alpha=alpha, compress=compress,
-                         tol=tol, max_iter=max_iter)
+                         tol=tol, max_iter=max_iter, aliased=aliased)
         self.amount = amount
 
     def fit(self, data: pd.DataFrame, y=None) -> SeverityGLM:

@@ -16,13 +16,34 @@ Method (stated in the new book's provenance):
    relativity, blended with the old factor by limited-fluctuation credibility
    Z = sqrt(claims / full_credibility_claims) (1,082 by default: the classic standard for
    frequency within 5% with 90% probability) and rounded to 2 decimals; levels with fewer
-   than ``min_claims`` claims keep their factor; factors of an adverse record (accident
-   grade...) are made non-decreasing and those of a favourable one (claim-free years)
-   non-increasing, as the book's rules require; floating factors stay
+   than ``min_claims`` claims (at least 1) keep their factor; factors of an adverse record
+   (accident grade...) are made non-decreasing and those of a favourable one (claim-free
+   years) non-increasing, as the book's rules require; floating factors stay
    inside the float band. Each unit's base rate is then scaled by its off-balance,
    sum(EP) / sum(EP × new / old factors) over its experience, so the table changes alone do
    not move the unit's premium (the limit factors' changes included, when they are refitted:
    the loss-ratio indication already prices the limits the experience had).
+
+   **Levels without claims** (a rating unit, or a level of a refitted table, with exposure
+   but not one claim) are left out of the GLMs: their rows are not fitted, and the
+   provenance lists them. The maximum-likelihood coefficient of such a level is -inf (the
+   fit would chase it until the iterations run out, and report nothing estimable); its
+   rows' fitted claims then tend to 0 and drop out of the score equations of every other
+   coefficient, so leaving the rows out gives the other levels exactly the relativities the
+   full fit tends to, and a fit that converges. Pooling the level with a neighbour instead
+   would assume it shares the neighbour's frequency: for a rating unit, a control variable
+   here whose rate comes from step 1, that would mix units measured in different exposure
+   bases (persons, yuan, vehicles) and move the tier relativities on no evidence. Nothing
+   is lost for the book: a unit's base rate comes from step 1, and a tier level without
+   claims is below ``min_claims`` and keeps its factor. Each column is anchored on the
+   neutral level among those the fits see (with a claim, and an amount above 0 for the
+   severity GLM); a column with no claim at all is not fitted. The same holds for a
+   claim-free *combination* of levels whose fitted claims tend to 0 (e.g. a unit whose only
+   claim is at one scale): the frequency GLM finds such cells by a linear programme and
+   leaves their rows out (``separated='drop'``). A level the experience then cannot
+   separate from others (aliased, e.g. a scale seen with claims in one unit only) has no
+   relativity and keeps its factor; the provenance lists these too. Should a fit still not
+   converge, the warning names the config key to change (``tiers``, or ``relativities``).
 3. Everything else is carried over. Changed objects get ``source: calibration`` with a note
    of their old values; the book gets a new id, ``status: draft`` and a ``calibration``
    source recording the data span, method and loads.
@@ -38,6 +59,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -192,11 +214,11 @@ def calibrate(base_book: RateBook | str | Path, policy_years: pd.DataFrame,
                   if key not in document["sources"])
     changes, cred = _base_rates(document, base, data, loads, config, source)
     try:
-        tier_changes, refits, fitted_data = _tier_factors(document, base, data, claims,
-                                                          config, source)
+        tier_changes, refits, fitted_data, left_out, not_separable = _tier_factors(
+            document, base, data, claims, config, source)
     except ValueError as exc:  # e.g. levels the data cannot separate
-        raise RatingError(f"cannot fit the frequency model for tiers "
-                          f"{', '.join(config.tiers)}: {exc}") from None
+        raise RatingError(f"cannot fit the GLMs of tiers {', '.join(config.tiers)}: {exc}; "
+                          "refit fewer tables (config key 'tiers')") from None
     severity, limit_changes, limit_ratio = None, [], None
     if config.limit_severity is not None:
         severity, limit_changes = _limit_factors(document, base, policy_years, claims, config,
@@ -211,7 +233,8 @@ def calibrate(base_book: RateBook | str | Path, policy_years: pd.DataFrame,
         "date": config.effective_from,
         "note": (f"{len(data):,} policy-years, {int(data['claim_count'].sum()):,} claims; "
                  "base rates by the loss-ratio method with Bühlmann-Straub credibility, tier "
-                 "factors by a Poisson frequency GLM (rating.calibrate.rebook); loads: "
+                 "factors by a Poisson frequency GLM (rating.calibrate.rebook)"
+                 f"{_left_out(left_out, not_separable)}; loads: "
                  f"prevention {loads.prevention_share:g}, commission {loads.commission:g}, "
                  f"variable expense {loads.variable_expense:g}, profit {loads.profit_load:g}, "
                  f"fixed expense ratio {config.loads.fixed_expense_ratio:g}"),
@@ -372,11 +395,13 @@ def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
 def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd.DataFrame,
                   config: CalibrationConfig, source: str):
     """Refit the tables (tiers and floating factors, categorical or banded) keyed on
-    ``config.tiers``."""
+    ``config.tiers``. Returns the changes, the refitted views with their new factors, the
+    data with the fitted columns (every row, for the off-balance) and what the fit left out
+    (factor -> levels without claims; see the module docstring, step 2)."""
     views, fit_data = _views(base, data, config)
     columns = sorted({v.column for v in views})
     if not columns:
-        return [], [], data
+        return [], [], data, {}, {}
     # a table answers only for its sectors: elsewhere its column is blank ("does not
     # apply"), so rows of other sectors do not pull its relativities
     sectors = fit_data["rating_unit"].astype(str).str.split(".").str[0]
@@ -385,28 +410,65 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         if all(scope is not None for scope in scopes):
             allowed = {s for scope in scopes for s in scope}
             fit_data[column] = fit_data[column].astype(object).where(sectors.isin(allowed), None)
+    # the rows the GLMs fit: positive exposure, and no level without claims (whose
+    # coefficient would tend to -inf; leaving its rows out gives the other coefficients the
+    # limit the full fit tends to)
+    left_out = {name: _levels_without_claims(fit_data, name)
+                for name in ["rating_unit", *columns]}
+    keep = fit_data["exposure"].to_numpy(float) > 0
+    for name, levels in left_out.items():
+        keep &= ~_level_keys(fit_data[name]).isin(levels).to_numpy()
+    left_out = {name: levels for name, levels in left_out.items() if levels}
+    model_data = fit_data.loc[keep]
+    per_claim = claims_with(model_data, claims, ["rating_unit", *columns])
     # anchor each column on the book's own neutral level (factor nearest 1), not on the
-    # level with most exposure, which sums persons and yuan across units
+    # level with most exposure, which sums persons and yuan across units; chosen among the
+    # levels the fits actually see: with claims, and with a paid or reserved amount when the
+    # severity GLM is fitted too (it drops claims of 0)
+    if config.relativities == "pure_premium":
+        claimed = per_claim[per_claim["incurred"] > 0]
+    else:
+        claimed = per_claim
     base_levels = {}
     for column in columns:
         view = next(v for v in views if v.column == column)
-        present = set(fit_data[column].dropna().astype(str))
-        candidates = [lv for lv in view.old if lv in present]
+        seen = set(_level_keys(claimed[column]).dropna())
+        candidates = [lv for lv in view.old if lv in seen]
         if candidates:
             base_levels[column] = min(candidates, key=lambda lv: abs(view.old[lv] - 1.0))
-    model = FrequencyGLM(["rating_unit", *columns], base_levels=base_levels).fit(fit_data)
+    # a column none of whose levels has a claim is not fitted: its tables keep their factors
+    columns = [c for c in columns if c in base_levels]
+    if not columns:
+        return [], [], fit_data, left_out, {}
+    factors = ["rating_unit", *columns]
+    # levels the experience cannot separate from others (aliased) get no relativity (NaN)
+    model = _fit(lambda: FrequencyGLM(factors, base_levels=base_levels, aliased="drop",
+                                      separated="drop").fit(model_data), "frequency", config)
+    if model.n_separated_:
+        left_out["policy-years of claim-free combinations of levels (separated)"] = [
+            f"{model.n_separated_:,}"]
     rel = model.relativities_
+    aliased = set(model.aliased_)
     if config.relativities == "pure_premium":
         # pure premium = frequency × severity: multiply in the Gamma GLM's mean-amount
-        # relativities, fitted on the claims with the same factors and base levels
-        per_claim = claims_with(fit_data, claims, ["rating_unit", *columns])
-        severity = SeverityGLM(["rating_unit", *columns], base_levels=base_levels).fit(
-            per_claim).relativities_.set_index(["factor", "level"])["relativity"]
+        # relativities, fitted on the claims with the same factors and base levels (a level
+        # whose claims are all 0 has no severity relativity: 1)
+        sev_model = _fit(lambda: SeverityGLM(factors, base_levels=base_levels,
+                                             aliased="drop").fit(per_claim), "severity", config)
+        severity = sev_model.relativities_.set_index(["factor", "level"])["relativity"]
+        aliased |= set(sev_model.aliased_)
         keys = pd.MultiIndex.from_frame(rel[["factor", "level"]])
         rel = rel.assign(relativity=rel["relativity"].to_numpy()
-                         * severity.reindex(keys).fillna(1.0).to_numpy())
+                         * severity.reindex(keys, fill_value=1.0).to_numpy())
+    not_separable: dict[str, list[str]] = {}
+    for term in sorted(aliased):
+        name, level = term[:-1].split("[", 1)
+        if name != "rating_unit":  # a unit's rate comes from the loss ratios anyway
+            not_separable.setdefault(name, []).append(level)
     out, refits = [], []
     for view in views:
+        if view.column not in base_levels:
+            continue
         fitted = rel[rel["factor"] == view.column].set_index("level")
         base_level = model.base_levels_[view.column]
         if base_level not in view.old:
@@ -415,7 +477,8 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         new_factors = {}
         for level, old in view.old.items():
             credible = (level != base_level and level in fitted.index
-                        and fitted.loc[level, "claims"] >= config.min_claims)
+                        and fitted.loc[level, "claims"] >= config.min_claims
+                        and np.isfinite(fitted.loc[level, "relativity"]))
             if not credible:
                 new_factors[level] = old
                 continue
@@ -453,7 +516,56 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
         if notes:
             _mark(node, "; ".join(notes), source)
             refits.append((view, new_factors))
-    return out, refits, fit_data
+    return out, refits, fit_data, left_out, not_separable
+
+
+def _left_out(left_out: dict[str, list[str]], not_separable: dict[str, list[str]]) -> str:
+    """The provenance note's account of the levels the tier GLMs left out or could not
+    separate (each ``factor level, level; factor level``)."""
+    def listed(levels: dict[str, list[str]]) -> str:
+        return "; ".join(f"{name} {', '.join(lv)}" for name, lv in levels.items())
+
+    text = ""
+    if left_out:
+        text += ("; levels without claims, left out of the tier GLMs (a rating unit keeps "
+                 f"its loss-ratio base rate, a tier level its factor): {listed(left_out)}")
+    if not_separable:
+        text += ("; levels the experience cannot separate from others (aliased in a tier "
+                 f"GLM), which keep their factors: {listed(not_separable)}")
+    return text
+
+
+def _level_keys(values: pd.Series) -> pd.Series:
+    """A factor column's levels as text (blank stays blank), as the GLMs key them."""
+    values = values.astype(object)
+    return values.where(values.isna(), values.astype(str))
+
+
+def _levels_without_claims(data: pd.DataFrame, column: str) -> list[str]:
+    """Levels of ``column`` seen on rows with positive exposure, without one claim there."""
+    rows = data["exposure"].to_numpy(float) > 0
+    levels = _level_keys(data[column])[rows]
+    counts = data.loc[rows, "claim_count"].groupby(levels.to_numpy()).sum()
+    return sorted(str(lv) for lv, n in counts.items() if n == 0)
+
+
+def _fit(fit, what: str, config: CalibrationConfig):
+    """Run a GLM fit; its non-convergence becomes a warning a calibrate user can act on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit()
+    hint = " or fit the frequency alone (config key 'relativities: frequency')" \
+        if what == "severity" else ""
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning) and "did not converge" in str(w.message):
+            warnings.warn(f"calibrate: the {what} GLM of the tier factors did not converge "
+                          f"({str(w.message).split(': ', 1)[-1]}), so its relativities are "
+                          f"unreliable: the experience cannot separate the levels of tiers "
+                          f"{', '.join(config.tiers)}; refit fewer of them (config key "
+                          f"'tiers'){hint}", RuntimeWarning, stacklevel=3)
+        else:
+            warnings.warn(w.message, w.category, stacklevel=3)
+    return model
 
 
 def _rebalance(document: dict, data: pd.DataFrame, refits: list, changes: list[tuple],
