@@ -33,6 +33,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -265,7 +266,7 @@ class _CellGLM(Estimator):
         n_cells = len(cell_codes)
         cell = {k: np.bincount(row_cell, weights=v, minlength=n_cells) for k, v in sums.items()}
         # per-level totals from the cells: a few thousand rows, not a million
-        totals = {key: [] for key in sums if not key.startswith("_")}
+        totals: dict[str, list] = {key: [] for key in sums if not key.startswith("_")}
         for j, lv in enumerate(levels):
             c = cell_codes[:, j]
             for key, per_level in totals.items():
@@ -735,7 +736,7 @@ class SeverityFit:
     aic: float
     ks_statistic: float
     ks_pvalue: float
-    frozen: object = field(repr=False, compare=False, default=None)
+    frozen: Any = field(repr=False, compare=False, default=None)  # a frozen scipy law
 
     @property
     def mean(self) -> float:

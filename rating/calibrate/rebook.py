@@ -71,7 +71,7 @@ from scipy import optimize, stats
 
 from ..book import load_book, national_rules
 from ..book.fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS
-from ..book.model import MONEY_BASES, LimitFactors, RateBook
+from ..book.model import MONEY_BASES, FactorTable, LimitFactors, RateBook
 from ..book.reference import value_at
 from ..book.schema import POSITIVE, Reader, Share, as_data
 from ..book.yamlsafe import load_yaml_file
@@ -361,7 +361,8 @@ class _View:
 
 def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
     """The tables keyed on ``config.tiers`` as views, and the data with band columns."""
-    tables = [(("tiers", name), t) for name, t in base.tiers.items()]
+    tables: list[tuple[tuple[str, ...], FactorTable]] = [
+        (("tiers", name), t) for name, t in base.tiers.items()]
     tables += [(("floating", "groups", g, "factors", name), t)
                for g, group in base.floating.groups.items()
                for name, t in group.factors.items()]
@@ -381,13 +382,15 @@ def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
         values = pd.to_numeric(data[table.variable], errors="coerce").to_numpy(float)
         if table.variable in CLEAN_RECORD:
             values = np.where(np.isnan(values), 0.0, values)  # no record means none
+        bands = table.bands
+        assert bands is not None  # a table has bands where it has no levels
         idx = np.zeros(len(values), dtype=int)
-        for band in table.bands[1:]:
+        for band in bands[1:]:
             idx += (values >= band.lower) if (table.closed or "left") == "left" \
                 else (values > band.lower)
-        labels = np.array([f"band{i}" for i in range(len(table.bands))], dtype=object)
-        data[column] = np.where(np.isnan(values), None, labels[idx])
-        old = {f"band{i}": b.factor for i, b in enumerate(table.bands)}
+        labels = np.array([f"band{i}" for i in range(len(bands))] + [None], dtype=object)
+        data[column] = labels[np.where(np.isnan(values), len(bands), idx)]
+        old = {f"band{i}": b.factor for i, b in enumerate(bands)}
         views.append(_View(path, table, column, old, None))
     return views, data
 
@@ -622,7 +625,7 @@ def _limit_ratio(data: pd.DataFrame, old: LimitFactors, new: list[float]) -> np.
                           errors="coerce").to_numpy(float)
     lowers = np.array([b.lower for b in old.bands])
     # closed left: a limit equal to a band's lower bound is in that band; right: below it
-    side = "right" if old.closed == "left" else "left"
+    side: Literal["left", "right"] = "right" if old.closed == "left" else "left"
     band = np.clip(np.searchsorted(lowers, np.nan_to_num(limit), side=side) - 1, 0, None)
     ratio = np.asarray(new)[band] / np.array([b.factor for b in old.bands])[band]
     return np.where(np.isnan(limit), 1.0, ratio)
@@ -651,11 +654,14 @@ def _limit_factors(document: dict, base: RateBook, policy_years: pd.DataFrame,
     severity = _censored_lognormal(amount, censored)
     bands = base.limit_factors.bands
     anchor = min(range(len(bands)), key=lambda i: abs(bands[i].factor - 1.0))
-    floor = value_at(national_rules().per_person_floor, config.effective_from).value
-    points = [max(b.lower, floor) for b in bands]
-    lev = limited_expected_value(severity, points)
-    factors = np.round(bands[anchor].factor * lev / lev[anchor], 2)
-    factors = np.maximum.accumulate(factors)  # a higher limit never costs less
+    in_force = value_at(national_rules().per_person_floor, config.effective_from)
+    if in_force is None:
+        raise RatingError(f"effective_from: no national per-person floor is in force on "
+                          f"{config.effective_from}, so the lowest limit band cannot be priced")
+    points = [max(b.lower, in_force.value) for b in bands]
+    lev = np.asarray(limited_expected_value(severity, points))
+    factors = np.maximum.accumulate(  # a higher limit never costs less
+        np.round(bands[anchor].factor * lev / lev[anchor], 2))
     node = document["limit_factors"]
     out, notes = [], []
     for i, (band, factor) in enumerate(zip(bands, factors)):
