@@ -12,7 +12,6 @@ import pandas as pd
 from .book import IncomeStatistics, RateBook, find_book, load_book
 from .book.dates import as_date
 from .book.fields import check_known
-from .consistency import check_consistency
 from .engine.columns import Days, Encoded, Problems, encode
 from .engine.lookups import Inputs
 from .engine.premium import Rated, rate_frame
@@ -73,10 +72,7 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     inputs = Inputs(frame, problems)
     parts: list[tuple[np.ndarray, Rated]] = []
     editions = _editions(inputs, book, date)
-    for rows, edition in editions:  # values that cannot go together (rating.consistency)
-        check_consistency(inputs, edition, rows)
-    already_bad = problems.bad_rows()  # no book, or one the row's jurisdiction is outside,
-    # or fields that contradict each other
+    already_bad = problems.bad_rows()  # no book, or one the row's jurisdiction is outside
     for rows, edition in editions:
         rows = rows[~already_bad[rows]]
         # every edition's rows are checked before anything is raised, so the error lists the

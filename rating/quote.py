@@ -17,10 +17,8 @@ from .book import RateBook, find_book, load_book
 from .book.dates import as_date
 from .book.fields import check_known
 from .coinsurance import split_by_insurer
-from .consistency import check_consistency
 from .engine.columns import OneRow, Problems, dates
 from .engine.limits import LimitFloor, LimitSchedule
-from .engine.lookups import Inputs
 from .engine.premium import Rated, rate_frame
 from .engine.worksheet import floating_detail, worksheet
 from .errors import ProfileError
@@ -191,9 +189,6 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     elif jurisdiction and not (str(jurisdiction) + "-").startswith(book.jurisdiction + "-"):
         raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
                            f"jurisdiction {book.jurisdiction}")
-    problems = Problems(frame.index, single=True)
-    check_consistency(Inputs(frame, problems), book)
-    problems.raise_if_any()
     rated = rate_frame(frame, book, date=date, single=True)
     premium_fen = int(rated.premium_fen[0])
     prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])

@@ -152,7 +152,7 @@ def random_profiles(book, n: int, seed: int) -> list[dict]:
             if rng.random() < 0.2:
                 p[field] = int(rng.integers(0, 12))
         if "deaths" in p and "headcount" in p:  # deaths beyond the headcount need accidents
-            p["deaths"] = min(p["deaths"], p["headcount"])  # that hold them (rating.consistency)
+            p["deaths"] = min(p["deaths"], p["headcount"])  # that hold them (engine.consistency)
         p["claim_free_years"] = int(rng.integers(0, 6))
         p["standardisation_grade"] = str(rng.choice(["none", "grade_3", "grade_2", "grade_1"]))
         p["honour"] = str(rng.choice(["none", "city", "provincial"]))

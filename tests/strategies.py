@@ -76,7 +76,7 @@ def profiles(draw) -> dict:
         if (n := draw(optional(st.integers(0, 11)))) is not None:
             p[field] = n
     if "deaths" in p and "headcount" in p:  # deaths beyond the headcount need accidents
-        p["deaths"] = min(p["deaths"], p["headcount"])  # that hold them (rating.consistency)
+        p["deaths"] = min(p["deaths"], p["headcount"])  # that hold them (engine.consistency)
     p["claim_free_years"] = draw(st.integers(0, 5))
     p["standardisation_grade"] = draw(st.sampled_from(_floating_levels("standardisation_grade")))
     p["honour"] = draw(st.sampled_from(_floating_levels("honour")))

@@ -38,6 +38,7 @@ from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics
 from ..book.fields import EXPOSURE_FIELDS, check_known
 from ..book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
+from .consistency import check_consistency
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
@@ -350,6 +351,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     tier_steps = _tier_steps(book, rows_in, inputs)
     members = _floating_members(book, rows_in, inputs)
     loading_steps = _loading_steps(book, rows_in, inputs)
+    check_consistency(inputs, book)  # before the shares: a share above 1 is named as such
     prevention, commission, cap = _shares(book, rate, inputs)
     coinsurance_codes(inputs.column("coinsurance"), problems, inputs.n)  # split on output
     inputs.check_the_rest()

@@ -1,5 +1,5 @@
-"""Checks across profile fields, before rating: values each valid alone that together cannot
-describe one policy.
+"""Checks across profile fields, a stage of :func:`rating.engine.rate_frame`: values each
+valid alone that together cannot describe one policy.
 
 Rules (each a problem on the field named, for the row):
 
@@ -28,53 +28,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from .book import RateBook, national_rules
-from .book.fields import EXPOSURE_FIELDS
-from .engine.columns import Encoded, encode, level_map
-from .engine.lookups import Inputs
+from ..book import RateBook, national_rules
+from ..book.fields import EXPOSURE_FIELDS
+from .columns import Encoded, encode, level_map
+from .lookups import Inputs
 
 SHARE_FIELDS = ("prevention_share", "commission_rate")
 OPTIONAL_EXPOSURES = tuple(f for f in EXPOSURE_FIELDS.values() if f != "headcount")
 
 
-def check_consistency(inputs: Inputs, book: RateBook, rows: np.ndarray | None = None) -> None:
+def check_consistency(inputs: Inputs, book: RateBook) -> None:
     """Report the problems of the rules above to ``inputs.problems``.
 
     Parameters
     ----------
     inputs : Inputs
-        The frame's columns (parsed values are kept for the engine).
+        The frame's columns, parsed once and kept for the other stages.
     book : RateBook
         The edition the rows are rated on (sub-sector bases and factor tables).
-    rows : array of int, optional
-        Positions of the rows rated on ``book``; default every row.
     """
-    n = inputs.n
-    if rows is None:
-        where = np.ones(n, dtype=bool)
-    else:
-        where = np.zeros(n, dtype=bool)
-        where[rows] = True
     columns = inputs.columns
     problems = inputs.problems
     for name in SHARE_FIELDS:
         if name in columns:
             share = inputs.numeric(name)
-            problems.add(where & (share > 1), name,
+            problems.add(share > 1, name,
                          "is not a share of the premium; use a number from 0 to 1 (e.g. 0.05)")
     if "insurer" in columns and "coinsurance" in columns:
-        both = where & _given(inputs, "insurer") & _given(inputs, "coinsurance")
+        both = _given(inputs, "insurer") & _given(inputs, "coinsurance")
         problems.add(both, "coinsurance", "is given together with insurer; give insurer for a "
                      "sole insurer or coinsurance (insurer:share;..., lead first) for a pool, "
                      "not both")
     if "deaths" in columns:
-        _check_deaths(inputs, where)
+        _check_deaths(inputs)
     extra = [f for f in OPTIONAL_EXPOSURES if f in columns]
     if extra:
-        _check_exposures(inputs, book, where, extra)
+        _check_exposures(inputs, book, extra)
 
 
-def _check_deaths(inputs: Inputs, where: np.ndarray) -> None:
+def _check_deaths(inputs: Inputs) -> None:
     """Deaths that neither the headcount nor the accidents counted can account for (see the
     module docstring)."""
     if "headcount" not in inputs.columns:
@@ -84,7 +76,7 @@ def _check_deaths(inputs: Inputs, where: np.ndarray) -> None:
     most = [t.deaths - 1 for t in thresholds]  # most deaths of general, larger, major
     deaths, heads = inputs.numeric("deaths"), inputs.numeric("headcount")
     # the accidents are read only on the few rows with more deaths than heads
-    beyond = np.flatnonzero(where & (deaths > heads))  # NaN compares false: no check
+    beyond = np.flatnonzero(deaths > heads)  # NaN compares false: no check
     if not beyond.size:
         return
     bound = np.zeros(beyond.size)
@@ -120,16 +112,16 @@ def _given(inputs: Inputs, name: str) -> np.ndarray:
     return ~encode(col).blank
 
 
-def _check_exposures(inputs: Inputs, book: RateBook, where: np.ndarray,
-                     fields: list[str]) -> None:
+def _check_exposures(inputs: Inputs, book: RateBook, fields: list[str]) -> None:
     """Exposure fields given on rows whose sub-sector basis and tables do not use them.
 
     Each row is keyed by its (sector value, sub-sector value) pair, a small space resolved
     once per pair; only the rows that give one of ``fields`` are keyed."""
     if "sector" not in inputs.columns:
         return
+    # numbers as the engine reads them (parsed once, kept): NaN where not given or invalid
     given = {f: rows for f in fields
-             if (rows := np.flatnonzero(where & _given(inputs, f))).size}
+             if (rows := np.flatnonzero(~np.isnan(inputs.numeric(f)))).size}
     if not given:
         return
     sectors = list(book.sectors)
