@@ -26,26 +26,51 @@ them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..book import RateBook, national_rules
 from ..book.fields import EXPOSURE_FIELDS
-from .columns import Encoded, encode, level_map
+from .columns import Encoded, encode
 from .lookups import Inputs
 
 SHARE_FIELDS = ("prevention_share", "commission_rate")
 OPTIONAL_EXPOSURES = tuple(f for f in EXPOSURE_FIELDS.values() if f != "headcount")
 
 
-def check_consistency(inputs: Inputs, book: RateBook) -> None:
+@dataclass(frozen=True)
+class ExposureUse:
+    """Which optional exposure fields each sub-sector of a book reads, by sub-sector code
+    (the engine's order of ``(sector, sub-sector)`` keys)."""
+
+    reads: dict[str, np.ndarray]  # field -> bool per sub-sector: its basis, or a sector table
+    rated_on: list[str]           # per sub-sector: "sector/sub-sector is rated on ..."
+
+
+def exposure_use(book: RateBook, keys: list[tuple[str, str]]) -> ExposureUse:
+    """The :class:`ExposureUse` of ``book`` for its sub-sector ``keys`` (derived once per
+    book, with the engine's sub-sector table)."""
+    bases = [book.sectors[s].subsectors[ss].basis for s, ss in keys]
+    reads = {f: np.array([EXPOSURE_FIELDS[basis] == f or _keyed(book, s, f)
+                          for (s, _), basis in zip(keys, bases)], dtype=bool)
+             for f in OPTIONAL_EXPOSURES}
+    rated_on = [f"{s}/{ss} is rated on {basis} ({EXPOSURE_FIELDS[basis]})"
+                for (s, ss), basis in zip(keys, bases)]
+    return ExposureUse(reads, rated_on)
+
+
+def check_consistency(inputs: Inputs, sub_code: np.ndarray, use: ExposureUse) -> None:
     """Report the problems of the rules above to ``inputs.problems``.
 
     Parameters
     ----------
     inputs : Inputs
         The frame's columns, parsed once and kept for the other stages.
-    book : RateBook
-        The edition the rows are rated on (sub-sector bases and factor tables).
+    sub_code : ndarray of int
+        Each row's sub-sector code (MISSING where the engine found none: it reports those).
+    use : ExposureUse
+        What the book's sub-sectors read.
     """
     columns = inputs.columns
     problems = inputs.problems
@@ -61,9 +86,7 @@ def check_consistency(inputs: Inputs, book: RateBook) -> None:
                      "not both")
     if "deaths" in columns:
         _check_deaths(inputs)
-    extra = [f for f in OPTIONAL_EXPOSURES if f in columns]
-    if extra:
-        _check_exposures(inputs, book, extra)
+    _check_exposures(inputs, sub_code, use)
 
 
 def _check_deaths(inputs: Inputs) -> None:
@@ -112,76 +135,26 @@ def _given(inputs: Inputs, name: str) -> np.ndarray:
     return ~encode(col).blank
 
 
-def _check_exposures(inputs: Inputs, book: RateBook, fields: list[str]) -> None:
-    """Exposure fields given on rows whose sub-sector basis and tables do not use them.
-
-    Each row is keyed by its (sector value, sub-sector value) pair, a small space resolved
-    once per pair; only the rows that give one of ``fields`` are keyed."""
-    if "sector" not in inputs.columns:
-        return
-    # numbers as the engine reads them (parsed once, kept): NaN where not given or invalid
-    given = {f: rows for f in fields
-             if (rows := np.flatnonzero(~np.isnan(inputs.numeric(f)))).size}
-    if not given:
-        return
-    sectors = list(book.sectors)
-    s_enc = _encoded(inputs, "sector")
-    s_of = level_map(s_enc, "sector", sectors, None)  # per unique, then MISSING; < 0: unknown
-    sub = _encoded(inputs, "subsector") if "subsector" in inputs.columns else None
-    width = (len(sub.uniques) if sub is not None else 0) + 1
-
-    def key_of(rows: np.ndarray) -> np.ndarray:
-        s = s_enc.codes[rows]
-        j = sub.codes[rows] if sub is not None else np.full(rows.size, -1, dtype=np.int64)
-        return np.where(s >= 0, s * width + j + 1, -1)
-
-    keys = {f: key_of(rows) for f, rows in given.items()}
-    present = np.unique(np.concatenate([k[k >= 0] for k in keys.values()]))
-    used = {f: np.zeros(len(s_enc.uniques) * width + 1, dtype=bool) for f in fields}
-    described: dict[int, str] = {}
-    for k in present:
-        s, j = divmod(int(k), width)
-        if s_of[s] < 0:
-            for f in fields:
-                used[f][k] = True  # unknown sector: the engine reports it
+def _check_exposures(inputs: Inputs, sub_code: np.ndarray, use: ExposureUse) -> None:
+    """Exposure fields given on rows whose sub-sector basis and tables do not use them."""
+    for f, reads in use.reads.items():
+        if f not in inputs.columns:
             continue
-        sector_key = sectors[s_of[s]]
-        sector = book.sectors[sector_key]
-        if j == 0:  # no sub-sector given
-            names = list(sector.subsectors)
-            sub_key = names[0] if len(names) == 1 else None
-        else:
-            assert sub is not None  # j > 0 only where a sub-sector column was read
-            raw = sub.uniques[j - 1]
-            raw = raw.strip() if isinstance(raw, str) else raw
-            sub_key = raw if raw in sector.subsectors else None
-        if sub_key is None:
-            for f in fields:
-                used[f][k] = True  # the engine reports the sub-sector
+        # numbers as the engine reads them (parsed once, kept): NaN where not given or invalid
+        rows = np.flatnonzero(~np.isnan(inputs.numeric(f)))
+        code = sub_code[rows]
+        rated = code >= 0  # rows without a sub-sector are reported by the engine
+        rows, code = rows[rated], code[rated]
+        unused = ~reads[code]
+        if not np.count_nonzero(unused):
             continue
-        basis = sector.subsectors[sub_key].basis
-        for f in fields:
-            used[f][k] = EXPOSURE_FIELDS[basis] == f or _keyed(book, sector_key, f)
-        described[int(k)] = (f"{sector_key}/{sub_key} is rated on {basis} "
-                             f"({EXPOSURE_FIELDS[basis]})")
-    for f, rows in given.items():
-        key = keys[f]
-        keyed = key >= 0  # rows without a sector are the engine's to report
-        unused_at = ~used[f][key[keyed]]
-        if not np.count_nonzero(unused_at):
-            continue
-        bad_rows, bad_keys = rows[keyed][unused_at], key[keyed][unused_at]
-        for k in np.unique(bad_keys):
+        bad_rows, bad_codes = rows[unused], code[unused]
+        for k in np.unique(bad_codes):
             mask = np.zeros(inputs.n, dtype=bool)
-            mask[bad_rows[bad_keys == k]] = True
-            inputs.problems.add(mask, f, f"is not used: {described[int(k)]}, and no "
-                                "factor table of the rate book keys on "
-                                f"{f} for this sector; leave it out (or check the sector)")
-
-
-def _encoded(inputs: Inputs, name: str) -> Encoded:
-    col = inputs.column(name)
-    return col if isinstance(col, Encoded) else encode(col)
+            mask[bad_rows[bad_codes == k]] = True
+            inputs.problems.add(mask, f, f"is not used: {use.rated_on[k]}, and no factor table "
+                                f"of the rate book keys on {f} for this sector; leave it out (or "
+                                "check the sector)")
 
 
 def _keyed(book: RateBook, sector: str, field: str) -> bool:

@@ -38,7 +38,7 @@ from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics
 from ..book.fields import EXPOSURE_FIELDS, check_known
 from ..book.model import SCHEDULE_KEYS, Floating, Label
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
-from .consistency import check_consistency
+from .consistency import ExposureUse, check_consistency, exposure_use
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
@@ -351,7 +351,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     tier_steps = _tier_steps(book, rows_in, inputs)
     members = _floating_members(book, rows_in, inputs)
     loading_steps = _loading_steps(book, rows_in, inputs)
-    check_consistency(inputs, book)  # before the shares: a share above 1 is named as such
+    check_consistency(inputs, sub_code, subsectors.exposure_use)  # a share > 1 named as such
     prevention, commission, cap = _shares(book, rate, inputs)
     coinsurance_codes(inputs.column("coinsurance"), problems, inputs.n)  # split on output
     inputs.check_the_rest()
@@ -546,6 +546,7 @@ class SubsectorTable:
     minimum: np.ndarray
     project: np.ndarray           # rated per project rather than per year
     basis_code: np.ndarray        # into EXPOSURE_FIELDS
+    exposure_use: ExposureUse     # the optional exposure fields each sub-sector reads
 
 
 @by_identity
@@ -567,7 +568,7 @@ def _subsector_table(book: RateBook) -> SubsectorTable:
         keys, names, pairs, np.array([x.per_unit for x in objs]),
         np.array([x.base_rate for x in objs]), np.array([x.minimum_premium for x in objs]),
         np.array([x.term == "project" for x in objs]),
-        np.array([bases.index(x.basis) for x in objs]))
+        np.array([bases.index(x.basis) for x in objs]), exposure_use(book, keys))
 
 
 def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
