@@ -452,7 +452,8 @@ def _cmd_limits(args) -> int:
     for mask, field_name, reason in violations:
         if mask[0]:
             raise ProfileError(field_name, reason)
-    scale = injury_scales()[book.limits.injury_scale]
+    scale = None if book.limits.injury_scale is None else \
+        injury_scales()[book.limits.injury_scale]
     bench = work_injury_benchmark(date)
     doc = {
         "rate_book": {"id": book.id, "sha256": book.sha256},
@@ -461,8 +462,8 @@ def _cmd_limits(args) -> int:
                   "income_year": floor.income_year, "provisional": floor.provisional,
                   "components": [{"name": c.name, "amount": c.amount, "basis": c.basis}
                                  for c in floor.components]},
-        "injury_scale": {"id": scale.id, "title": scale.title(args.lang),
-                         "ratios": list(scale.ratios)},
+        "injury_scale": None if scale is None else {
+            "id": scale.id, "title": scale.title(args.lang), "ratios": list(scale.ratios)},
         "schedule": {k: int(v[0]) / 100 for k, v in schedule.items()},
         "work_injury": {"death_subsidy": bench.death_subsidy,
                         "national_income": bench.national_income,
@@ -478,8 +479,13 @@ def _cmd_limits(args) -> int:
            f"{floor.amount:,.0f} ({floor.binding}"
            + (f", provisional: income {floor.income_year}" if floor.provisional else "") + ")"]
     out += [f"  {c.name:9} {c.amount:>14,.2f}  {c.basis}" for c in floor.components]
-    out.append(f"{'伤残等级赔付比例' if zh else 'injury scale'}: {scale.title(args.lang)}")
-    out.append("  " + "  ".join(f"{g}:{r:.0%}" for g, r in enumerate(scale.ratios, start=1)))
+    if scale is None:
+        out.append(f"{'伤残等级赔付比例' if zh else 'injury scale'}: "
+                   + ("费率表未规定" if zh else "none in the rate book (its source gives none)"))
+    else:
+        out.append(f"{'伤残等级赔付比例' if zh else 'injury scale'}: {scale.title(args.lang)}")
+        out.append("  " + "  ".join(f"{g}:{r:.0%}"
+                                    for g, r in enumerate(scale.ratios, start=1)))
     out.append(f"{'默认限额表' if zh else 'default schedule'} (per person {per_person:,.0f}):")
     out += [f"  {k:24} {v:>16,.2f}" for k, v in doc["schedule"].items()]
     out.append(f"{'工伤一次性工亡补助金' if zh else 'work-injury death subsidy'}: "

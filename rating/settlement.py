@@ -238,6 +238,10 @@ def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
             key = field_name if field_name == "per_person_limit" else \
                 f"limits.{field_name.removeprefix('limit_')}"
             raise ProfileError(key, reason)
+    if book.limits.injury_scale is None:
+        raise RatingError(f"rate book {book.id} names no injury-grade scale (its source gives "
+                          "none), so disability payouts cannot be settled on it; give the "
+                          "claim file a book that names one (limits.injury_scale)")
     return Policy(spec.id, spec.inception_date, spec.expiry_date,
                   LimitSchedule(**{k: int(v[0]) / 100 for k, v in schedule.items()}),
                   tuple(injury_scales()[book.limits.injury_scale].ratios), book,

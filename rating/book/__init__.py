@@ -90,7 +90,7 @@ def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics | 
 def _read_book(data: Any, lines, file: str | None) -> RateBook:
     book = _read(RateBook, data, lines, file)
     scale = book.limits.injury_scale
-    if scale not in injury_scales():
+    if scale is not None and scale not in injury_scales():
         raise Reader(lines, file).error(("limits", "injury_scale"), f"unknown injury scale "
                                         f"{scale!r}; use one of: " + ", ".join(injury_scales()))
     object.__setattr__(book, "origin", file)

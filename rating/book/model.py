@@ -9,6 +9,7 @@ rules that span several fields of one object; cross-references are checked in
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -18,6 +19,7 @@ from .schema import (
     MONEY,
     POSITIVE,
     UNIT_RATIO,
+    Constraint,
     Factor,
     Money,
     NonNegative,
@@ -190,7 +192,8 @@ def check_keys(reader: Reader, path: tuple, mapping: dict) -> None:
                                "use no spaces, ';' or ','")
 
 
-def check_bands(reader: Reader, path: tuple, bands: tuple[Band, ...]) -> None:
+def check_bands(reader: Reader, path: tuple,
+                bands: tuple[Band, ...] | tuple[GridBand, ...] | tuple[AmountBand, ...]) -> None:
     """Bands must start somewhere, be contiguous, strictly increasing and end open or closed."""
     if not bands:
         raise reader.error(path, "at least one band is required")
@@ -213,21 +216,122 @@ def check_bands(reader: Reader, path: tuple, bands: tuple[Band, ...]) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GridBand:
+    """A band of a rate grid's numeric key: ``lower`` to ``upper`` (None = no upper end)."""
+
+    lower: NonNegative
+    upper: NonNegative | None = None
+    label: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridKey:
+    """One key of a rate grid: a profile variable looked up in ``bands`` (numbers; ``closed``
+    as for factor tables) or matched exactly against ``values`` (amounts such as limit options,
+    or level keys). ``same_as`` rates a level at another level's cells (a level the table
+    names but gives no column of its own)."""
+
+    variable: str
+    bands: tuple[GridBand, ...] | None = None
+    closed: Literal["left", "right"] = "left"
+    values: tuple[float | str, ...] | None = None
+    same_as: dict[str, str] = field(default_factory=dict)
+    default: float | str | None = None
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        if variable_kind(self.variable) is None:
+            raise reader.error(path + ("variable",), f"a grid cannot key on {self.variable!r}; "
+                               "see tables/README.md for the fields a table may key on")
+        if (self.bands is None) == (self.values is None):
+            raise reader.error(path, "give either 'bands' (numeric ranges) or 'values' (exact "
+                               "values), not both and not neither")
+        if self.bands is not None:
+            check_bands(reader, path + ("bands",), self.bands)
+        if self.values is not None:
+            if len(set(self.values)) != len(self.values):
+                raise reader.error(path + ("values",), "each value at most once")
+            for level, target in self.same_as.items():
+                if target not in self.values:
+                    raise reader.error(path + ("same_as", level), f"{target!r} is not one of "
+                                       "the key's values")
+        elif self.same_as:
+            raise reader.error(path + ("same_as",), "'same_as' applies to 'values' only")
+        if self.default is not None and (self.values is None or self.default not in self.values):
+            raise reader.error(path + ("default",), "the default must be one of the 'values'")
+
+    def positions(self) -> list[float | str]:
+        """The key's positions in cell coordinates: band lower ends, or the values."""
+        if self.bands is not None:
+            return [b.lower for b in self.bands]
+        assert self.values is not None  # one of bands and values, checked on reading
+        return list(self.values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridCell:
+    """One rate of a grid: ``at`` gives one position per key, in the keys' order (a band by
+    its lower end, or a value)."""
+
+    at: tuple[float | str, ...]
+    rate: Rate
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateGrid(Provenance):
+    """A base rate looked up on several keys at once (e.g. project cost band × per-person
+    limit × aggregate limit × class of works); every combination of the keys' positions has
+    exactly one cell."""
+
+    label: Label
+    keys: tuple[GridKey, ...]
+    cells: tuple[GridCell, ...]
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        Provenance._check(self, reader, path)
+        if not self.keys:
+            raise reader.error(path + ("keys",), "at least one key is required")
+        axes = [k.positions() for k in self.keys]
+        seen: set[tuple] = set()
+        for i, cell in enumerate(self.cells):
+            where = path + ("cells", i, "at")
+            if len(cell.at) != len(axes):
+                raise reader.error(where, f"needs {len(axes)} positions, one per key "
+                                   f"({', '.join(k.variable for k in self.keys)})")
+            for j, (position, axis) in enumerate(zip(cell.at, axes)):
+                if position not in axis:
+                    raise reader.error(where + (j,), f"{position!r} is not a position of key "
+                                       f"{self.keys[j].variable}; use one of: "
+                                       + ", ".join(map(str, axis)))
+            if tuple(cell.at) in seen:
+                raise reader.error(where, "this combination has a cell already")
+            seen.add(tuple(cell.at))
+        expected = math.prod(len(a) for a in axes)
+        if len(seen) != expected:
+            raise reader.error(path + ("cells",), f"{len(seen)} cells for {expected} "
+                               "combinations of the keys; give every combination once")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Subsector(Provenance):
     """A sub-sector: its exposure basis and base rate.
 
     ``base_rate`` is yuan per unit of exposure per year (persons, vehicles, vessels, tonnes),
-    or ‰ of the amount for money bases (contract value, payroll, revenue).
+    or ‰ of the amount for money bases (contract value, payroll, revenue). A ``rate_grid``
+    gives the base rate instead, looked up per profile.
     """
 
     label: Label
     basis: Basis
-    base_rate: Rate
+    base_rate: Rate | None = None
+    rate_grid: RateGrid | None = None
     minimum_premium: Money = 0.0
     term: Literal["annual", "project"] = "annual"
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
+        if (self.base_rate is None) == (self.rate_grid is None):
+            raise reader.error(path, "give either 'base_rate' or 'rate_grid', not both and "
+                               "not neither")
         if self.term == "project" and self.basis not in MONEY_BASES:
             raise reader.error(path + ("term",), "a project term needs a money basis "
                                "(contract_value), since the premium covers the whole project")
@@ -326,14 +430,20 @@ class Loading(Provenance):
 class Term(Provenance):
     """Term rules. Annual sub-sectors run at most ``max_months``; shorter (seasonal) policies
     pay ``short_term_scale[m - 1]`` of the annual premium for m months (a started month counts
-    whole). Project sub-sectors pay one premium for the whole project, whatever its length."""
+    whole); a book without a scale (its source gives none) rates full terms only. Project
+    sub-sectors pay one premium for the whole project, whatever its length, and
+    ``free_extension_days`` is how long the cover runs on past the planned end at no extra
+    premium (Shandong 2018: 180 days)."""
 
     max_months: Annotated[int, POSITIVE] = 12
-    short_term_scale: tuple[Factor, ...]
+    short_term_scale: tuple[Factor, ...] | None = None
+    free_extension_days: Annotated[int, Constraint("a whole number of days >= 0", low=0)] = 0
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
         scale = self.short_term_scale
+        if scale is None:
+            return
         if len(scale) != self.max_months:
             raise reader.error(path + ("short_term_scale",),
                                f"needs {self.max_months} entries (one per month), got {len(scale)}")
@@ -343,17 +453,38 @@ class Term(Provenance):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AmountBand:
+    """A band of a banded sub-limit: ``lower`` to ``upper`` of the variable, and the limit."""
+
+    lower: NonNegative
+    upper: NonNegative | None = None
+    amount: Money
+
+
+@dataclass(frozen=True, kw_only=True)
 class SubLimit:
-    """A default limit: a fixed ``amount`` (yuan) or a ``ratio`` of the per-person
-    death/disability limit; exactly one of the two."""
+    """A default limit: a fixed ``amount`` (yuan), a ``ratio`` of the per-person
+    death/disability limit, or an amount by ``bands`` of a profile ``variable`` (Shandong
+    2018: the aggregate limit goes with the project-cost band); exactly one of the three."""
 
     amount: Annotated[float, MONEY] | None = None
     ratio: Factor | None = None
+    variable: str | None = None
+    bands: tuple[AmountBand, ...] | None = None
+    closed: Literal["left", "right"] = "left"
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        if (self.amount is None) == (self.ratio is None):
-            raise reader.error(path, "give either 'amount' (yuan) or 'ratio' (of the per-person "
-                                     "limit), not both and not neither")
+        given = [k for k in ("amount", "ratio", "bands") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise reader.error(path, "give one of 'amount' (yuan), 'ratio' (of the per-person "
+                                     "limit) or 'bands' (amounts by a variable)")
+        if (self.bands is None) != (self.variable is None):
+            raise reader.error(path, "'variable' and 'bands' go together")
+        if self.bands is not None:
+            if variable_kind(self.variable or "") not in ("number", "count"):
+                raise reader.error(path + ("variable",), f"{self.variable!r} is not a numeric "
+                                   "profile field")
+            check_bands(reader, path + ("bands",), self.bands)
 
 
 SCHEDULE_KEYS = ("medical_per_person", "third_party_per_person", "third_party_property",
@@ -381,23 +512,29 @@ class Schedule:
     ``third_party_per_person`` (third-party death/disability). Per accident:
     ``third_party_property``, ``rescue`` (抢险救援), ``medical_aid`` (医疗救护), ``appraisal``
     (事故鉴定), ``legal`` (法律诉讼), and ``per_accident`` for everything together. Per policy
-    year: ``aggregate``."""
+    year: ``aggregate``.
 
-    medical_per_person: SubLimit
-    third_party_per_person: SubLimit
-    third_party_property: SubLimit
-    rescue: SubLimit
-    medical_aid: SubLimit
-    appraisal: SubLimit
-    legal: SubLimit
-    per_accident: SubLimit
-    aggregate: SubLimit
+    A key left out is no separate limit: it is bounded only by the limit it is part of
+    (``SCHEDULE_BOUNDS``). A book without an ``aggregate`` needs one in each profile
+    (``limit_aggregate``)."""
+
+    medical_per_person: SubLimit | None = None
+    third_party_per_person: SubLimit | None = None
+    third_party_property: SubLimit | None = None
+    rescue: SubLimit | None = None
+    medical_aid: SubLimit | None = None
+    appraisal: SubLimit | None = None
+    legal: SubLimit | None = None
+    per_accident: SubLimit | None = None
+    aggregate: SubLimit | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         per_person = SubLimit(ratio=1.0)
         for small, large in SCHEDULE_BOUNDS:
             a = per_person if small == "per_person" else getattr(self, small)
             b = getattr(self, large) if large != "per_person" else per_person
+            if a is None or b is None:
+                continue
             for kind in ("ratio", "amount"):
                 x, y = getattr(a, kind), getattr(b, kind)
                 if x is not None and y is not None and x > y:
@@ -405,6 +542,22 @@ class Schedule:
                                        else path + (large, kind),
                                        f"{small} ({x:g}) would exceed {large} ({y:g}), the "
                                        "limit it is part of")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitOption:
+    """A per-person death/disability limit the book offers, with the sub-limits that come
+    with it (Hunan: 400,000 with 40,000 accident medical)."""
+
+    per_person: Money
+    label: Label | None = None
+    schedule: dict[str, SubLimit] = field(default_factory=dict)
+
+    def _check(self, reader: Reader, path: tuple) -> None:
+        for key in self.schedule:
+            if key not in SCHEDULE_KEYS:
+                raise reader.error(path + ("schedule", key), f"{key!r} is not a sub-limit; "
+                                   "use one of: " + ", ".join(SCHEDULE_KEYS))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -418,13 +571,29 @@ class LimitRules(Provenance):
     income_multiple: Annotated[float, POSITIVE] | None = None
     fixed_floor: Annotated[float, MONEY] | None = None
     round_up_to: Positive = 1.0
-    injury_scale: str
-    schedule: Schedule
+    injury_scale: str | None = None
+    schedule: Schedule = field(default_factory=Schedule)
+    options: tuple[LimitOption, ...] | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
         Provenance._check(self, reader, path)
         if (self.income_region is None) != (self.income_multiple is None):
             raise reader.error(path, "'income_region' and 'income_multiple' go together")
+        if self.options is not None:
+            amounts = [o.per_person for o in self.options]
+            if not amounts:
+                raise reader.error(path + ("options",), "list at least one option, or leave "
+                                   "'options' out to allow any per-person limit")
+            if amounts != sorted(set(amounts)):
+                raise reader.error(path + ("options",), "options must rise, each per-person "
+                                   "limit once")
+
+    def option(self, per_person: float) -> LimitOption | None:
+        """The option of a per-person limit (yuan), if the book lists options."""
+        for o in self.options or ():
+            if o.per_person == per_person:
+                return o
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

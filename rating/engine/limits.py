@@ -26,7 +26,7 @@ from ..book import (
     income_statistics,
     national_rules,
 )
-from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS
+from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS, SubLimit
 from ..book.reference import value_at
 from ..errors import ReferenceDataError
 from .columns import encode
@@ -202,23 +202,37 @@ class LimitSchedule:
         return {k: getattr(self, k) for k in ("per_person",) + SCHEDULE_KEYS}
 
 
+CONTAINER = {small: large for small, large in SCHEDULE_BOUNDS if small != "per_person"}
+"""The limit each sub-limit is part of: a sub-limit the book leaves out takes its value."""
+INHERIT = -2
+"""Default (fen) of a sub-limit the book leaves out: its container's value, row by row."""
+UNSET = -1
+"""Default (fen) of an aggregate the book does not set: the profile must give one."""
+
+
 class ScheduleColumns(Mapping):
     """Limit schedules per row: schedule key -> int64 fen array (``per_person`` first).
 
     A portfolio has few distinct per-person limits, so the book's defaults are held once per
     distinct limit with each row's code into them, and a key's column is built when asked
-    for (a million rows would otherwise carry nine more int64 columns nobody reads).
+    for (a million rows would otherwise carry nine more int64 columns nobody reads). A
+    sub-limit the book leaves out (:data:`INHERIT`) is its container's column; an aggregate
+    nobody set is :data:`UNSET`.
     """
 
     def __init__(self, per_person_fen: np.ndarray, codes: np.ndarray,
                  defaults: dict[str, np.ndarray], overrides: dict[str, np.ndarray]):
         self.per_person_fen, self.codes = per_person_fen, codes
         self.defaults, self.overrides = defaults, overrides
+        self.inherited = {key for key in SCHEDULE_KEYS
+                          if np.count_nonzero(defaults[key] == INHERIT)}
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key == "per_person":
             return self.per_person_fen
         column = self.defaults[key][self.codes]
+        if key in self.inherited:
+            column = np.where(column == INHERIT, self[CONTAINER[key]], column)
         given = self.overrides.get(key)
         if given is None:
             return column
@@ -230,7 +244,7 @@ class ScheduleColumns(Mapping):
 
     def row(self, i: int) -> dict[str, int]:
         """Row ``i``'s schedule, key -> fen, read without building any column (a quote)."""
-        return {key: int(self[key][i] if key in self.overrides
+        return {key: int(self[key][i] if key in self.overrides or key in self.inherited
                          else self.defaults[key][self.codes[i]]) for key in self}
 
     def __len__(self) -> int:
@@ -238,7 +252,7 @@ class ScheduleColumns(Mapping):
 
     def yuan(self, key: str) -> np.ndarray:
         """A key's column in yuan (``fen / 100``), divided once per distinct default."""
-        if key == "per_person" or key in self.overrides:
+        if key == "per_person" or key in self.overrides or key in self.inherited:
             return self[key] / 100
         return (self.defaults[key] / 100)[self.codes]
 
@@ -270,12 +284,17 @@ def build_schedule(book: RateBook, per_person_fen: np.ndarray,
     defaults, exceeding = _defaults(book, enc.uniques.astype(np.int64))
     schedule = ScheduleColumns(per_person_fen, codes, defaults, overrides)
     violations = []
+    unset = schedule["aggregate"] == UNSET
+    if np.count_nonzero(unset):
+        violations.append((unset, "limit_aggregate", f"is required: rate book {book.id} sets "
+                           "no default aggregate limit for this policy"))
     for small, large in SCHEDULE_BOUNDS:
         field_name = "per_person_limit" if small == "per_person" else f"limit_{small}"
-        if small in overrides or large in overrides:
-            exceeds = schedule[small] > schedule[large]
+        if small in overrides or large in overrides or {small, large} & schedule.inherited:
+            larger = schedule[large]
+            exceeds = (schedule[small] > larger) & (larger >= 0)  # an unset aggregate is reported
         elif (small, large) in exceeding:
-            exceeds = (defaults[small] > defaults[large])[codes]
+            exceeds = ((defaults[small] > defaults[large]) & (defaults[large] >= 0))[codes]
         else:
             continue
         if np.count_nonzero(exceeds):
@@ -298,18 +317,34 @@ def _defaults(book: RateBook, distinct: np.ndarray):
     key = distinct.tobytes()
     if key not in memo:
         defaults = {"per_person": distinct}
+        options = [book.limits.option(d / 100) for d in distinct.tolist()]
         for name in SCHEDULE_KEYS:
-            rule = getattr(book.limits.schedule, name)
-            if rule.amount is not None:
-                defaults[name] = np.full(len(distinct), round(rule.amount * 100), dtype=np.int64)
-            else:
-                defaults[name] = share_of(distinct, rule.ratio)
+            column = np.empty(len(distinct), dtype=np.int64)
+            for i, option in enumerate(options):
+                rule = getattr(book.limits.schedule, name)
+                if option is not None:  # the sub-limits bundled with a limit option
+                    rule = option.schedule.get(name, rule)
+                column[i] = _default_fen(rule, int(distinct[i]), name)
+            defaults[name] = column
+        # an unset or inherited default (< 0) exceeds nothing
         exceeding = {(small, large) for small, large in SCHEDULE_BOUNDS
-                     if (defaults[small] > defaults[large]).any()}
+                     if ((defaults[small] > defaults[large]) & (defaults[large] >= 0)).any()}
         if len(memo) >= 1024:
             memo.clear()
         memo[key] = defaults, exceeding
     return memo[key]
+
+
+def _default_fen(rule: SubLimit | None, per_person_fen: int, name: str) -> int:
+    """A sub-limit's default in fen for one per-person limit (fen): :data:`INHERIT` where the
+    book leaves it out, :data:`UNSET` for an aggregate set by bands or not at all (the rows
+    give it)."""
+    if rule is None or rule.bands is not None:
+        return UNSET if name == "aggregate" or rule is not None else INHERIT
+    if rule.amount is not None:
+        return round(rule.amount * 100)
+    assert rule.ratio is not None  # one of amount, ratio and bands, checked on reading
+    return int(share_of(np.array([per_person_fen]), np.array([rule.ratio]))[0])
 
 
 @dataclass(frozen=True)

@@ -405,7 +405,13 @@ def _term(book: RateBook, project: np.ndarray, inputs: Inputs,
     # no expiry date: a full year
     annual_months = np.where(np.isnat(end.days)[end.codes], max_m, months)
     annual_months = np.maximum(np.minimum(annual_months, max_m), 1)  # np.clip costs 3 times more
-    scale = np.asarray(book.term.short_term_scale)
+    if book.term.short_term_scale is None:  # the source gives no short-term scale
+        problems.add(~project & (annual_months < max_m), "expiry_date",
+                     f"rate book {book.id} has no short-term scale: an annual policy runs "
+                     f"the full {max_m} months")
+        scale = np.ones(max_m)
+    else:
+        scale = np.asarray(book.term.short_term_scale)
     return rate, Step("term", Label(zh="保险期限", en="term"), "term",
                       np.where(project, 1.0, scale[annual_months - 1]), ~project,
                       annual_months, None, "months")
