@@ -238,10 +238,12 @@ def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
             key = field_name if field_name == "per_person_limit" else \
                 f"limits.{field_name.removeprefix('limit_')}"
             raise ProfileError(key, reason)
-    if book.limits.injury_scale is None:
-        raise RatingError(f"rate book {book.id} names no injury-grade scale (its source gives "
-                          "none), so disability payouts cannot be settled on it; give the "
-                          "claim file a book that names one (limits.injury_scale)")
+    if book.limits.injury_scale is None or book.claims is None:
+        missing = "injury-grade scale (limits.injury_scale)" \
+            if book.limits.injury_scale is None else "claim payment rules (claims)"
+        raise RatingError(f"rate book {book.id} has no {missing}: its source gives none, so "
+                          "accidents cannot be settled on it; give the claim file a book that "
+                          "has them")
     return Policy(spec.id, spec.inception_date, spec.expiry_date,
                   LimitSchedule(**{k: int(v[0]) / 100 for k, v in schedule.items()}),
                   tuple(injury_scales()[book.limits.injury_scale].ratios), book,
@@ -440,6 +442,7 @@ def _cap(amounts: np.ndarray, cap: int) -> np.ndarray:
 def _track(book: RateBook, grade: str, clear: bool, total: int, payout: np.ndarray,
            coverage: list[str], determined: list[bool]) -> tuple[str, dict[str, float]]:
     rules = book.claims
+    assert rules is not None  # make_policy refuses a book without claim rules
     if grade == "general" and clear and total <= round(rules.quick_payment_max * 100):
         return "quick", {"quick": total / 100}
     emergency_mask = np.array([c in ("rescue", "medical_aid", "medical") for c in coverage],

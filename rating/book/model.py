@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from .fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS, variable_kind
 from .schema import (
@@ -58,6 +59,7 @@ class Source:
     issuer: str | None = None
     date: dt.date | None = None
     url: str | None = None
+    confidence: Literal["high", "medium", "low"] | None = None
     note: str | None = None
 
 
@@ -192,8 +194,16 @@ def check_keys(reader: Reader, path: tuple, mapping: dict) -> None:
                                "use no spaces, ';' or ','")
 
 
-def check_bands(reader: Reader, path: tuple,
-                bands: tuple[Band, ...] | tuple[GridBand, ...] | tuple[AmountBand, ...]) -> None:
+class Bounded(Protocol):
+    """Anything with a band's ends: ``lower`` and ``upper`` (None = open)."""
+
+    @property
+    def lower(self) -> float: ...
+    @property
+    def upper(self) -> float | None: ...
+
+
+def check_bands(reader: Reader, path: tuple, bands: Sequence[Bounded]) -> None:
     """Bands must start somewhere, be contiguous, strictly increasing and end open or closed."""
     if not bands:
         raise reader.error(path, "at least one band is required")
@@ -390,6 +400,11 @@ class Floating(Provenance):
             raise reader.error(path, "the bounds must include 1 (a clean record is not floated)")
         if not self.groups:
             raise reader.error(path + ("groups",), "at least one group is required")
+
+
+NO_FLOATING = Floating(floor=1.0, cap=1.0, groups={}, illustrative=True,
+                       note="no floating rates: the floating factor is 1")
+"""The floating rules of a book without any."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -640,15 +655,20 @@ class RateBook:
     sources: dict[str, Source]
     sectors: dict[str, Sector]
     tiers: dict[str, FactorTable] = field(default_factory=dict)
-    floating: Floating
+    floating: Floating | None = None
     limit_factors: LimitFactors
     loadings: dict[str, Loading] = field(default_factory=dict)
     term: Term
     limits: LimitRules
-    claims: ClaimsRules
+    claims: ClaimsRules | None = None
     expenses: Expenses
     sha256: str = field(init=False, default="", compare=False)
     origin: str | None = field(init=False, default=None, compare=False)
+
+    @property
+    def floating_rules(self) -> Floating:
+        """The floating rates; a book whose source publishes none floats nothing (factor 1)."""
+        return self.floating if self.floating is not None else NO_FLOATING
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if not JURISDICTION.match(self.jurisdiction):
@@ -671,8 +691,9 @@ def _provenanced(book: RateBook):
             yield ("sectors", s, "subsectors", ss), sub
     for name, table in book.tiers.items():
         yield ("tiers", name), table
-    yield ("floating",), book.floating
-    for g, group in book.floating.groups.items():
+    if book.floating is not None:
+        yield ("floating",), book.floating
+    for g, group in book.floating_rules.groups.items():
         for name, table in group.factors.items():
             yield ("floating", "groups", g, "factors", name), table
     yield ("limit_factors",), book.limit_factors
@@ -680,7 +701,8 @@ def _provenanced(book: RateBook):
         yield ("loadings", name), loading
     yield ("term",), book.term
     yield ("limits",), book.limits
-    yield ("claims",), book.claims
+    if book.claims is not None:
+        yield ("claims",), book.claims
     yield ("expenses",), book.expenses
 
 
@@ -694,7 +716,7 @@ def check_references(book: RateBook, reader: Reader, path: tuple) -> None:
     tables: list[tuple[tuple[str, ...], FactorTable]] = [
         (("tiers", n), t) for n, t in book.tiers.items()]
     tables += [(("floating", "groups", g, "factors", n), t)
-               for g, grp in book.floating.groups.items() for n, t in grp.factors.items()]
+               for g, grp in book.floating_rules.groups.items() for n, t in grp.factors.items()]
     scoped = tables + [(("loadings", n), loading) for n, loading in book.loadings.items()]
     for where, obj in scoped:
         for i, sector in enumerate(obj.sectors or ()):

@@ -364,7 +364,7 @@ def _views(base: RateBook, data: pd.DataFrame, config: CalibrationConfig):
     tables: list[tuple[tuple[str, ...], FactorTable]] = [
         (("tiers", name), t) for name, t in base.tiers.items()]
     tables += [(("floating", "groups", g, "factors", name), t)
-               for g, group in base.floating.groups.items()
+               for g, group in base.floating_rules.groups.items()
                for name, t in group.factors.items()]
     data = data.copy()
     views = []
@@ -492,7 +492,7 @@ def _tier_factors(document: dict, base: RateBook, data: pd.DataFrame, claims: pd
             fitted_factor = anchor * fitted.loc[level, "relativity"]
             new_factors[level] = float(np.round(z * fitted_factor + (1 - z) * old, 2))
         if view.path[0] == "floating":  # beyond the band a factor would be cut off anyway
-            band = base.floating
+            band = base.floating_rules
             new_factors = {k: min(max(v, band.floor), band.cap) for k, v in new_factors.items()}
         if view.table.variable in ADVERSE:  # a worse record may not lower a premium
             running = 0.0

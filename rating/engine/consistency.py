@@ -159,7 +159,7 @@ def _check_exposures(inputs: Inputs, sub_code: np.ndarray, use: ExposureUse) -> 
 
 def _keyed(book: RateBook, sector: str, field: str) -> bool:
     """Whether a tier or floating table applying to ``sector`` keys on ``field``."""
-    tables = list(book.tiers.values()) + [t for g in book.floating.groups.values()
+    tables = list(book.tiers.values()) + [t for g in book.floating_rules.groups.values()
                                           for t in g.factors.values()]
     return any(t.variable == field and (t.sectors is None or sector in t.sectors)
                for t in tables)

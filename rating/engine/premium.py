@@ -36,9 +36,10 @@ import pandas as pd
 
 from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics, national_rules
 from ..book.fields import EXPOSURE_FIELDS, check_known
-from ..book.model import SCHEDULE_KEYS, Floating, Label
+from ..book.model import SCHEDULE_KEYS, Floating, Label, RateGrid
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .consistency import ExposureUse, check_consistency, exposure_use
+from .grid import grid_rates
 from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
@@ -343,7 +344,8 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     rate, term_step = _term(book, subsectors.project[ok_sub], inputs, date)
     exposure = _exposure(np.where(sub_code >= 0, subsectors.basis_code[ok_sub], -1), inputs)
     floors, floor = _floors(book, rate, problems, income)
-    limit = _per_person_limit(floor, inputs)
+    limit = _per_person_limit(floor, inputs, book)
+    base_rate = _base_rates(subsectors, sub_code, inputs, limit)
     schedule = _schedule(book, limit, inputs)
     limit_step = _limit_step(book, limit, problems)
     # rows in a set of sectors, found once per set: several tables cover the same sectors
@@ -359,9 +361,9 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows(), income)
     problems.raise_if_any()
 
-    floating = FloatingChain.of(book.floating, members)
+    floating = FloatingChain.of(book.floating_rules, members)
     before, after = [limit_step, *tier_steps], [*loading_steps, term_step]
-    chain = Chain(exposure, subsectors.base_rate[ok_sub], subsectors.per_unit[ok_sub],
+    chain = Chain(exposure, base_rate, subsectors.per_unit[ok_sub],
                   tuple([s.factor for s in before]), floating, tuple([s.factor for s in after]),
                   subsectors.minimum[ok_sub])
     before_min, final, fl = chain.in_float()
@@ -380,7 +382,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         book=book, index=frame.index, sector_code=s_code, subsector_code=ok_sub,
         subsector_keys=subsectors.keys, rate=rate, chain=chain, limit=limit, floor=floor,
         floors=floors, schedule=schedule, steps=[*before, floating_step, *after],
-        members=members, groups=dict(zip(book.floating.groups, fl.groups)),
+        members=members, groups=dict(zip(book.floating_rules.groups, fl.groups)),
         floating_raw=fl.raw, before_minimum=before_min, premium_fen=premium_fen,
         prevention_fen=prevention_fen, commission_fen=commission_fen,
         prevention_share=prevention, commission_rate=commission, commission_cap=cap,
@@ -437,17 +439,43 @@ def _exposure(basis_code: np.ndarray, inputs: Inputs) -> np.ndarray:
     return exposure
 
 
-def _per_person_limit(floor: np.ndarray, inputs: Inputs) -> np.ndarray:
-    """The per-person limit chosen (yuan), default the statutory floor, which it may not be
-    below."""
+def _per_person_limit(floor: np.ndarray, inputs: Inputs, book: RateBook) -> np.ndarray:
+    """The per-person limit chosen (yuan), which may not be below the statutory floor.
+
+    Default: the floor; where the book offers a closed list of options, the lowest option at
+    or above the floor, and a limit given must be one of the options."""
     limit = inputs.numeric("per_person_limit")
-    limit = np.where(np.isnan(limit), floor, limit)
+    options = book.limits.options
+    if options is None:
+        limit = np.where(np.isnan(limit), floor, limit)
+    else:
+        amounts = np.array([o.per_person for o in options])
+        shown = ", ".join(f"{a:,.0f}" for a in amounts)
+        given = ~np.isnan(limit)
+        inputs.problems.add(given & ~np.isin(limit, amounts), "per_person_limit",
+                            f"is not one of rate book {book.id}'s limit options: {shown}")
+        pick = np.searchsorted(amounts, floor, side="left")  # NaN floors sort last
+        inputs.problems.add(~given & ~np.isnan(floor) & (pick == len(amounts)),
+                            "per_person_limit", f"no limit option of rate book {book.id} "
+                            f"({shown}) reaches the statutory floor in force")
+        limit = np.where(given, limit, amounts[np.minimum(pick, len(amounts) - 1)])
     below = limit < floor
     for amount in np.unique(floor[below]) if np.count_nonzero(below) else ():
         inputs.problems.add(below & (floor == amount), "per_person_limit",
                             f"is below the statutory per-person floor of {amount:,.0f} yuan "
                             "in force on the rating date")
     return limit
+
+
+def _base_rates(table: SubsectorTable, sub_code: np.ndarray, inputs: Inputs,
+                limit: np.ndarray) -> np.ndarray:
+    """Each row's base rate: its sub-sector's, or its cell of the sub-sector's rate grid."""
+    rates = table.base_rate[np.where(sub_code >= 0, sub_code, 0)]
+    for k, grid, path in table.grids:
+        rows = np.flatnonzero(sub_code == k)
+        if rows.size:
+            rates[rows] = grid_rates(grid, path, rows, inputs, limit)
+    return rates
 
 
 def _limit_step(book: RateBook, limit: np.ndarray, problems: Problems) -> Step:
@@ -471,7 +499,7 @@ def _floating_members(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[M
     """One step per floating-factor table, group by group in the book's order."""
     return [Member(g, table_step(f"floating.{g}.{name}", f"floating.groups.{g}.factors.{name}",
                                  table, rows_in(table.sectors), inputs))
-            for g, group in book.floating.groups.items()
+            for g, group in book.floating_rules.groups.items()
             for name, table in group.factors.items()]
 
 
@@ -552,6 +580,7 @@ class SubsectorTable:
     minimum: np.ndarray
     project: np.ndarray           # rated per project rather than per year
     basis_code: np.ndarray        # into EXPOSURE_FIELDS
+    grids: list[tuple[int, RateGrid, str]]  # (sub-sector code, grid, key path): base rates
     exposure_use: ExposureUse     # the optional exposure fields each sub-sector reads
 
 
@@ -570,11 +599,14 @@ def _subsector_table(book: RateBook) -> SubsectorTable:
             pairs[sectors.index(s), -1] = i
     objs = [book.sectors[s].subsectors[ss] for s, ss in keys]
     bases = list(EXPOSURE_FIELDS)
+    grids = [(k, x.rate_grid, f"sectors.{s}.subsectors.{ss}.rate_grid")
+             for k, ((s, ss), x) in enumerate(zip(keys, objs)) if x.rate_grid is not None]
     return SubsectorTable(
         keys, names, pairs, np.array([x.per_unit for x in objs]),
-        np.array([x.base_rate for x in objs]), np.array([x.minimum_premium for x in objs]),
+        np.array([np.nan if x.base_rate is None else x.base_rate for x in objs]),
+        np.array([x.minimum_premium for x in objs]),
         np.array([x.term == "project" for x in objs]),
-        np.array([bases.index(x.basis) for x in objs]), exposure_use(book, keys))
+        np.array([bases.index(x.basis) for x in objs]), grids, exposure_use(book, keys))
 
 
 def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):

@@ -63,9 +63,9 @@ def floating_detail(rated: Rated, i: int) -> pd.DataFrame:
     book = rated.book
     rows = []
     for m in rated.members:
-        group = book.floating.groups[m.group]
+        group = book.floating_rules.groups[m.group]
         rows.append((m.group, group.rule, m.step.key.rsplit(".", 1)[-1], m.step.label.zh,
-                     m.step.label.en, book.floating.groups[m.group].factors[
+                     m.step.label.en, book.floating_rules.groups[m.group].factors[
                          m.step.key.rsplit(".", 1)[-1]].variable, m.step.shown(i),
                      m.step.factor[i], rated.groups[m.group][i]))
     return pd.DataFrame(rows, columns=["group", "rule", "table", "label_zh", "label_en",
@@ -73,7 +73,7 @@ def floating_detail(rated: Rated, i: int) -> pd.DataFrame:
 
 
 def _floating_summary(rated: Rated, i: int) -> str:
-    fl = rated.book.floating
+    fl = rated.book.floating_rules
     parts = [f"{g} {rated.groups[g][i]:g}" for g in fl.groups]
     raw = rated.floating_raw[i]
     text = f"{' × '.join(parts) if fl.combine == 'product' else ' + '.join(parts)} = {raw:g}"

@@ -325,7 +325,10 @@ def _units(book: RateBook) -> list[tuple[str, str, str]]:
 def _base_premium(book: RateBook, sector: str, subsector: str) -> float:
     """Yuan of base premium per basis unit (per person, per yuan of contract value...)."""
     sub = book.sectors[sector].subsectors[subsector]
-    return float(sub.base_rate) / sub.per_unit
+    if sub.base_rate is None:
+        raise ValueError(f"{sector}.{subsector} is rated on a rate grid: the synthetic "
+                         "experience needs one base rate per rating unit")
+    return sub.base_rate / sub.per_unit
 
 
 def _factor_levels(book: RateBook, factor: str) -> list[str]:
@@ -334,7 +337,7 @@ def _factor_levels(book: RateBook, factor: str) -> list[str]:
         return [f"{s}.{ss}" for s, ss, _ in _units(book)]
     if factor == "worst_accident_grade":
         return list(WORST_GRADE_LEVELS)
-    tables = list(book.tiers.values()) + [t for g in book.floating.groups.values()
+    tables = list(book.tiers.values()) + [t for g in book.floating_rules.groups.values()
                                           for t in g.factors.values()]
     levels = [lvl for t in tables if t.variable == factor and t.levels for lvl in t.levels]
     return list(dict.fromkeys(levels))
@@ -359,7 +362,7 @@ def _level_columns(port: pd.DataFrame, book: RateBook,
     """Codes (-1 blank) and levels of each level column, defaults filled where a table with a
     default applies (a blank there means the default, not 'does not apply')."""
     sectors = list(book.sectors)
-    tables = list(book.tiers.values()) + [t for g in book.floating.groups.values()
+    tables = list(book.tiers.values()) + [t for g in book.floating_rules.groups.values()
                                           for t in g.factors.values()]
     out: dict[str, tuple[np.ndarray, list[str]]] = {}
     for name in dict.fromkeys(t.variable for t in tables if t.levels):
