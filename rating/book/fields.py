@@ -150,6 +150,14 @@ def variable_kind(name: str) -> Kind | None:
     return spec.kind if spec and name not in NOT_KEYABLE else None
 
 
+def grid_variable_kind(name: str) -> Kind | None:
+    """The kind of a variable a rate grid may key on: what a factor table may, and the limits
+    chosen (a published grid prices the per-person and aggregate limits itself)."""
+    if name == "per_person_limit" or name.startswith("limit_"):
+        return FIELDS[name].kind if name in FIELDS else None
+    return variable_kind(name)
+
+
 def check_known(names: Iterable[object]) -> None:
     """Raise ProfileError for the first name that is not a profile field or comes twice."""
     seen = set()

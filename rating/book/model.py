@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
-from .fields import ADVERSE, CLEAN_RECORD, FAVOURABLE, WORST_GRADE_LEVELS, variable_kind
+from .fields import (
+    ADVERSE,
+    CLEAN_RECORD,
+    FAVOURABLE,
+    WORST_GRADE_LEVELS,
+    grid_variable_kind,
+    variable_kind,
+)
 from .schema import (
     MONEY,
     POSITIVE,
@@ -249,7 +256,7 @@ class GridKey:
     default: float | str | None = None
 
     def _check(self, reader: Reader, path: tuple) -> None:
-        if variable_kind(self.variable) is None:
+        if grid_variable_kind(self.variable) is None:
             raise reader.error(path + ("variable",), f"a grid cannot key on {self.variable!r}; "
                                "see tables/README.md for the fields a table may key on")
         if (self.bands is None) == (self.values is None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..book.fields import variable_kind
+from ..book.fields import grid_variable_kind
 from ..book.model import GridKey, RateGrid
 from .columns import MISSING
 from .lookups import Inputs
@@ -83,7 +83,7 @@ def _positions(key: GridKey, path: str, rows: np.ndarray, inputs: Inputs,
     assert key.values is not None  # one of bands and values, checked on reading
     values = list(key.values)
     shown = ", ".join(f"{v:,.0f}" if isinstance(v, float) else str(v) for v in values)
-    if variable_kind(name) in ("number", "count"):
+    if grid_variable_kind(name) in ("number", "count"):
         given = (per_person_limit if name == "per_person_limit" else inputs.numeric(name))[rows]
         pos = np.full(len(rows), -1)
         for i, v in enumerate(values):

@@ -108,12 +108,14 @@ class FloatingChain:
     rules: Floating
     factors: list[list[np.ndarray]]
     applies: list[list[np.ndarray]]
+    ones: np.ndarray  # the factor of a book without floating rates (no groups)
 
     @classmethod
-    def of(cls, rules: Floating, members: list[Member]) -> FloatingChain:
-        """The chain of ``members``, grouped as the book groups them."""
+    def of(cls, rules: Floating, members: list[Member], n: int) -> FloatingChain:
+        """The chain of ``members`` (of ``n`` rows), grouped as the book groups them."""
         return cls(rules, [[m.step.factor for m in members if m.group == g] for g in rules.groups],
-                   [[m.step.applies for m in members if m.group == g] for g in rules.groups])
+                   [[m.step.applies for m in members if m.group == g] for g in rules.groups],
+                   np.ones(n))
 
     def in_float(self) -> FloatingFactor:
         """Every row's floating factor in float."""
@@ -133,7 +135,8 @@ class FloatingChain:
         groups = [combined(grp.rule, [places(c[rows]) for c in cols])
                   for grp, cols in zip(self.rules.groups.values(), self.factors)]
         bounds = places(np.array([self.rules.floor, self.rules.cap])).max()
-        return np.maximum(combined(self.rules.combine, groups), bounds)
+        return np.maximum(combined(self.rules.combine, groups or [places(self.ones[rows])]),
+                          bounds)
 
     def _evaluate(self, arithmetic: _Arithmetic) -> FloatingFactor:
         """Combine each group by its rule, the groups by ``rules.combine``, then bound."""
@@ -142,7 +145,7 @@ class FloatingChain:
         groups = [_RULES[grp.rule](arithmetic.columns(cols), arithmetic.masks(masks), one)
                   for grp, cols, masks in zip(self.rules.groups.values(), self.factors,
                                               self.applies)]
-        raw = _RULES[self.rules.combine](groups, None, one)
+        raw = _RULES[self.rules.combine](groups or arithmetic.columns([self.ones]), None, one)
         # floor and cap are floats or Decimals; numpy's stubs take no Decimal (an object
         # scalar, which ufuncs on object arrays accept)
         bounded = np.maximum(raw, num(self.rules.floor))  # type: ignore[arg-type]
@@ -361,7 +364,7 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
         return _rate_good_rows(frame, book, date, problems, ~problems.bad_rows(), income)
     problems.raise_if_any()
 
-    floating = FloatingChain.of(book.floating_rules, members)
+    floating = FloatingChain.of(book.floating_rules, members, inputs.n)
     before, after = [limit_step, *tier_steps], [*loading_steps, term_step]
     chain = Chain(exposure, base_rate, subsectors.per_unit[ok_sub],
                   tuple([s.factor for s in before]), floating, tuple([s.factor for s in after]),

@@ -31,13 +31,16 @@ def worksheet(rated: Rated, i: int) -> pd.DataFrame:
     sub_obj = book.sectors[sector].subsectors[sub]
     unit_zh, unit_en, unit_one = _UNITS[sub_obj.basis]
     money = rated.per_unit[i] != 1
-    rate_en = f"{sub_obj.base_rate:g}‰" if money else f"{sub_obj.base_rate:g} yuan/{unit_one}"
-    rate_zh = f"{sub_obj.base_rate:g}‰" if money else f"{sub_obj.base_rate:g}元/{unit_zh}"
+    rate = float(rated.base_rate[i])  # the sub-sector's, or its cell of a rate grid
+    rate_en = f"{rate:g}‰" if money else f"{rate:g} yuan/{unit_one}"
+    rate_zh = f"{rate:g}‰" if money else f"{rate:g}元/{unit_zh}"
+    table = f"sectors.{sector}.subsectors.{sub}." + (
+        "base_rate" if sub_obj.rate_grid is None else "rate_grid")
     running = rated.exposure[i] * rated.base_rate[i] / rated.per_unit[i]
     rows = [(
-        "base", f"基础保费：{rated.exposure[i]:g}{unit_zh} × {rate_zh}",
-        f"base premium: {rated.exposure[i]:g} {unit_en} × {rate_en}",
-        f"sectors.{sector}.subsectors.{sub}.base_rate", rated.exposure[i],
+        "base", f"基础保费：{rated.exposure[i]:,.12g}{unit_zh} × {rate_zh}",
+        f"base premium: {rated.exposure[i]:,.12g} {unit_en} × {rate_en}",
+        table, rated.exposure[i],
         rated.base_rate[i] / rated.per_unit[i], running)]
     for step in rated.steps:
         if not step.applies[i]:
