@@ -109,6 +109,8 @@ FIELDS: dict[str, FieldSpec] = {
     "coinsurance": FieldSpec("text", "共保体份额", "co-insurance shares (insurer:share;...)"),
     "broker": FieldSpec("text", "保险经纪机构", "broker"),
     "prevention_share": FieldSpec("number", "事故预防费用比例", "prevention fund share"),
+    "risk_discount": FieldSpec("number", "风险管理水平调整（折扣比例）",
+                               "risk-management discount (share of the premium)"),
 }
 
 DERIVED: dict[str, FieldSpec] = {
@@ -140,7 +142,8 @@ WORST_GRADE_LEVELS = ("none",) + ACCIDENT_GRADES
 NOT_KEYABLE = frozenset({"id", "jurisdiction", "inception_date", "expiry_date", "sector",
                          "insurer", "coinsurance", "broker",
                          "subsector", "extensions", "per_person_limit", "commission_rate",
-                         "prevention_share"} | {n for n in FIELDS if n.startswith("limit_")})
+                         "prevention_share", "risk_discount"}
+                        | {n for n in FIELDS if n.startswith("limit_")})
 """Fields that select the book, sub-sector, term, limit factor or split: no table keys on them."""
 
 

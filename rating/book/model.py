@@ -329,6 +329,16 @@ class RateGrid(Provenance):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DiscountInput(Provenance):
+    """A discount the profile states (``risk_discount``, a share of the premium), applied as
+    ``× (1 − discount)``, at most ``max``: for a table the source names but whose values
+    were not retrieved (Shandong 2018's risk-management adjustment)."""
+
+    label: Label
+    max: Share
+
+
+@dataclass(frozen=True, kw_only=True)
 class Subsector(Provenance):
     """A sub-sector: its exposure basis and base rate.
 
@@ -341,6 +351,7 @@ class Subsector(Provenance):
     basis: Basis
     base_rate: Rate | None = None
     rate_grid: RateGrid | None = None
+    discount: DiscountInput | None = None
     minimum_premium: Money = 0.0
     term: Literal["annual", "project"] = "annual"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..book import (
     income_statistics,
     national_rules,
 )
-from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS, SubLimit
+from ..book.model import SCHEDULE_BOUNDS, SCHEDULE_KEYS, AmountBand, SubLimit
 from ..book.reference import value_at
 from ..errors import ReferenceDataError
 from .columns import encode
@@ -333,6 +333,19 @@ def _defaults(book: RateBook, distinct: np.ndarray):
             memo.clear()
         memo[key] = defaults, exceeding
     return memo[key]
+
+
+def banded_amounts(bands: Sequence[AmountBand], closed: str, values: np.ndarray) -> np.ndarray:
+    """The amount (yuan) of the band each value falls in (NaN where the value is missing or
+    below the first band, so that the default applies and reports it)."""
+    lowers = np.array([b.lower for b in bands])
+    at = np.searchsorted(lowers[1:], values, side="right" if closed == "left" else "left")
+    amounts = np.array([b.amount for b in bands])[np.minimum(at, len(bands) - 1)]
+    top = bands[-1].upper
+    outside = np.isnan(values) | (values < lowers[0])
+    if top is not None:
+        outside |= (values >= top) if closed == "left" else (values > top)
+    return np.where(outside, np.nan, amounts)
 
 
 def _default_fen(rule: SubLimit | None, per_person_fen: int, name: str) -> int:

@@ -36,11 +36,11 @@ import pandas as pd
 
 from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics, national_rules
 from ..book.fields import EXPOSURE_FIELDS, check_known
-from ..book.model import SCHEDULE_KEYS, Floating, Label, RateGrid
+from ..book.model import SCHEDULE_KEYS, DiscountInput, Floating, Label, RateGrid
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .consistency import ExposureUse, check_consistency, exposure_use
 from .grid import grid_rates
-from .limits import LimitFloor, ScheduleColumns, build_schedule, per_person_floor
+from .limits import LimitFloor, ScheduleColumns, banded_amounts, build_schedule, per_person_floor
 from .lookups import Inputs, Step, band_step, in_sectors, table_step
 from .memo import by_identity
 from .money import exact, places, share_of, to_fen
@@ -365,7 +365,8 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     problems.raise_if_any()
 
     floating = FloatingChain.of(book.floating_rules, members, inputs.n)
-    before, after = [limit_step, *tier_steps], [*loading_steps, term_step]
+    before = [limit_step, *tier_steps, *_discount_steps(subsectors, sub_code, inputs)]
+    after = [*loading_steps, term_step]
     chain = Chain(exposure, base_rate, subsectors.per_unit[ok_sub],
                   tuple([s.factor for s in before]), floating, tuple([s.factor for s in after]),
                   subsectors.minimum[ok_sub])
@@ -481,6 +482,28 @@ def _base_rates(table: SubsectorTable, sub_code: np.ndarray, inputs: Inputs,
     return rates
 
 
+def _discount_steps(table: SubsectorTable, sub_code: np.ndarray, inputs: Inputs) -> list[Step]:
+    """The stated discount (``× (1 − risk_discount)``) of sub-sectors that take one: no step
+    where the book has none, so other books' chains are unchanged."""
+    if not table.discounts:
+        return []
+    given = inputs.numeric("risk_discount")
+    applies = np.zeros(inputs.n, dtype=bool)
+    factor = np.ones(inputs.n)
+    for k, rule, path in table.discounts:
+        rows = sub_code == k
+        applies |= rows
+        inputs.problems.add(rows & (given > rule.max), "risk_discount",
+                            f"is above the largest discount of {path} ({rule.max:g})")
+    stated = applies & (given <= 1)  # NaN (not stated: no discount) compares false
+    values, inverse = np.unique(given[stated], return_inverse=True)
+    # 1 − d as the decimal it is (1 − 0.07 is 0.93, not float's 0.9299999999999999)
+    factor[stated] = np.array([float(1 - Decimal(repr(float(v)))) for v in values])[inverse]
+    label = table.discounts[0][1].label
+    return [Step("discount", label, table.discounts[0][2], factor, applies,
+                 np.where(applies, np.nan_to_num(given), np.nan))]
+
+
 def _limit_step(book: RateBook, limit: np.ndarray, problems: Problems) -> Step:
     """The limit factor of each row's per-person limit (yuan)."""
     factors = book.limit_factors
@@ -584,6 +607,7 @@ class SubsectorTable:
     project: np.ndarray           # rated per project rather than per year
     basis_code: np.ndarray        # into EXPOSURE_FIELDS
     grids: list[tuple[int, RateGrid, str]]  # (sub-sector code, grid, key path): base rates
+    discounts: list[tuple[int, DiscountInput, str]]  # (code, rule, key path): stated discounts
     exposure_use: ExposureUse     # the optional exposure fields each sub-sector reads
 
 
@@ -604,12 +628,15 @@ def _subsector_table(book: RateBook) -> SubsectorTable:
     bases = list(EXPOSURE_FIELDS)
     grids = [(k, x.rate_grid, f"sectors.{s}.subsectors.{ss}.rate_grid")
              for k, ((s, ss), x) in enumerate(zip(keys, objs)) if x.rate_grid is not None]
+    discounts = [(k, x.discount, f"sectors.{s}.subsectors.{ss}.discount")
+                 for k, ((s, ss), x) in enumerate(zip(keys, objs)) if x.discount is not None]
     return SubsectorTable(
         keys, names, pairs, np.array([x.per_unit for x in objs]),
         np.array([np.nan if x.base_rate is None else x.base_rate for x in objs]),
         np.array([x.minimum_premium for x in objs]),
         np.array([x.term == "project" for x in objs]),
-        np.array([bases.index(x.basis) for x in objs]), grids, exposure_use(book, keys))
+        np.array([bases.index(x.basis) for x in objs]), grids, discounts,
+        exposure_use(book, keys))
 
 
 def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
@@ -634,9 +661,17 @@ def _subsectors(book: RateBook, table: SubsectorTable, inputs: Inputs):
 
 
 def _schedule(book: RateBook, limit: np.ndarray, inputs: Inputs) -> ScheduleColumns:
-    """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields."""
+    """Limit schedule per row (int64 fen): book defaults, overridden by ``limit_*`` fields;
+    a default by bands of a profile field is read per row, where no override is given."""
     overrides = {key: inputs.numeric(f"limit_{key}") for key in SCHEDULE_KEYS
                  if f"limit_{key}" in inputs.frame.columns}
+    for key in SCHEDULE_KEYS:
+        rule = getattr(book.limits.schedule, key)
+        if rule is not None and rule.variable is not None and rule.bands is not None:
+            banded = banded_amounts(rule.bands, rule.closed, inputs.numeric(rule.variable))
+            given = overrides.get(key)
+            overrides[key] = banded if given is None else np.where(np.isnan(given), banded,
+                                                                    given)
     per_person = limit * 100  # np.round(np.nan_to_num(limit) * 100) in place: 0 where NaN
     np.rint(per_person, out=per_person)
     per_person[np.isnan(per_person)] = 0
