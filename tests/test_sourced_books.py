@@ -129,3 +129,83 @@ def test_sourced_books_are_listed_as_final_with_their_source():
     assert hunan.status == "final"
     assert hunan.sources["hunan"].url == "https://360docs.net/doc/1918789599.html"
     assert rating.find_book("CN-HN", dt.date(2024, 3, 1)) is hunan
+
+
+# --- Shandong 2018 construction (shared/domain.md §3.2) ----------------------------------------
+# (a project cost inside the band, rate ‰, policy aggregate limit in 10k yuan)
+SHANDONG = [(10_000_000, "0.65", 2100), (50_000_000, "0.60", 4200), (100_000_000, "0.55", 6300),
+            (500_000_000, "0.50", 8400), (1_000_000_000, "0.45", 9450),
+            (1_500_000_000, "0.40", 10500)]
+
+
+def shandong_profile(cost, **more):
+    return {"jurisdiction": "CN-SD", "sector": "construction", "contract_value": cost,
+            "inception_date": "2024-05-01", **more}
+
+
+@pytest.mark.parametrize("cost, rate, aggregate_10k", SHANDONG)
+def test_shandong_every_band(cost, rate, aggregate_10k):
+    """Premium = cost × rate ‰ (no discount stated), e.g. 10,000,000 × 0.65‰ = 6,500.00; the
+    aggregate that goes with the band; the bundled 500,000 / 100,000 / 100,000 limits."""
+    q = rating.quote(shandong_profile(cost))
+    assert q.premium == fen(Decimal(cost) * Decimal(rate) / 1000)
+    assert q.schedule.aggregate == aggregate_10k * 10_000
+    assert (q.per_person_limit, q.schedule.third_party_per_person,
+            q.schedule.medical_per_person, q.schedule.third_party_property) == (
+        500_000, 500_000, 100_000, 100_000)
+
+
+def test_shandong_discount_is_an_input():
+    """Total premium = cost × rate × (1 − discount): 30,000,000 × 0.60‰ × (1 − 0.07)
+    = 18,000 × 0.93 = 16,740.00."""
+    assert rating.quote(shandong_profile(30_000_000, risk_discount=0.07)).premium == 16_740.00
+    assert rating.quote(shandong_profile(30_000_000)).premium == 18_000.00
+
+
+def test_shandong_free_extension_and_band_edge():
+    book = rating.find_book("CN-SD", dt.date(2024, 5, 1))
+    assert book.term.free_extension_days == 180
+    # 10,000,000 is "≤10m": 0.65‰; a fen more is in the next band, 0.60‰
+    assert rating.quote(shandong_profile(10_000_000.01)).premium == fen(
+        Decimal("10000000.01") * Decimal("0.60") / 1000)
+
+
+# --- Hubei coal mines (shared/domain.md §3.4) ---------------------------------------------------
+
+def hubei_profile(**more):
+    return {"jurisdiction": "CN-HB", "sector": "coal_mines", "capacity_tonnes": 150_000,
+            "inception_date": "2016-05-01", "limit_aggregate": 2_000_000, **more}
+
+
+@pytest.mark.parametrize("more, factor", [
+    ({}, "1"),
+    ({"standardisation_grade": "grade_2"}, "0.92"),
+    ({"standardisation_grade": "grade_1"}, "0.90"),
+    ({"honour": "provincial"}, "0.90"),
+    # the highest management discount only, not cumulative
+    ({"standardisation_grade": "grade_1", "honour": "provincial"}, "0.90"),
+    ({"standardisation_grade": "grade_2", "honour": "provincial"}, "0.90"),
+    ({"claim_free_years": 1}, "0.95"),
+    ({"claim_free_years": 2}, "0.92"),
+    ({"claim_free_years": 7}, "0.90"),
+    # the two groups multiply: 0.92 × 0.92, 0.90 × 0.90
+    ({"standardisation_grade": "grade_2", "claim_free_years": 2}, "0.8464"),
+    ({"standardisation_grade": "grade_1", "claim_free_years": 3}, "0.81"),
+])
+def test_hubei_rate_and_discounts(more, factor):
+    """2.3 yuan per tonne × 150,000 t = 345,000.00, times the discounts."""
+    q = rating.quote(hubei_profile(**more))
+    assert q.premium == fen(Decimal("2.3") * 150_000 * Decimal(factor))
+    assert q.per_person_limit == 200_000
+
+
+def test_hubei_predates_the_national_floor():
+    """The 200,000 cover is below the 300,000 national floor of 2018-01-01: no Hubei book is
+    in force then, and the book given for a 2019 date cannot price its only option."""
+    with pytest.raises(rating.RatingError, match="no rate book is in force"):
+        rating.quote(hubei_profile(inception_date="2019-01-01"))
+    book = rating.find_book("CN-HB", dt.date(2016, 5, 1))
+    assert (book.effective_from, book.effective_to) == (dt.date(2015, 9, 3),
+                                                        dt.date(2017, 12, 31))
+    with pytest.raises(rating.ProfileError, match="per_person_limit: no limit option"):
+        rating.quote(hubei_profile(inception_date="2019-01-01"), book=book)
