@@ -209,3 +209,44 @@ def test_hubei_predates_the_national_floor():
                                                         dt.date(2017, 12, 31))
     with pytest.raises(rating.ProfileError, match="per_person_limit: no limit option"):
         rating.quote(hubei_profile(inception_date="2019-01-01"), book=book)
+
+
+# --- Fuyang floating scheme (shared/domain.md §3.4) ---------------------------------------------
+
+def book_with_fuyang(include="CN-AH-FY-FLOAT"):
+    """The shipped Xiamen book with its floating groups replaced by the Fuyang group."""
+    import yaml
+
+    from rating.book import tables_dir
+
+    data = yaml.safe_load((tables_dir() / "books" / "cn-fj-xm-2022.yaml").read_text("utf-8"))
+    data["id"] = "TEST-FUYANG"
+    data["floating"] = {"floor": 0.7, "cap": 1.5, "illustrative": True,
+                        "groups": {"fuyang": {"include": include}}}
+    return rating.load_book(data)
+
+
+@pytest.mark.parametrize("more, factor", [
+    # all relative to the base rate, so they add: 1 + (h − 1) + (a − 1)
+    ({}, "0.90"),                                               # no accident −10%
+    ({"honour": "city", "accidents_general": 1}, "1.05"),       # 1 − 0.05 + 0.10
+    ({"honour": "provincial"}, "0.80"),                          # 1 − 0.10 − 0.10
+    ({"accidents_larger": 1}, "1.20"),
+    ({"accidents_major": 2, "accidents_general": 3}, "1.30"),   # the worst grade counts
+    ({"honour": "provincial", "accidents_especially_major": 1}, "1.20"),  # 1 − 0.10 + 0.30
+])
+def test_fuyang_group_included_in_a_book(more, factor):
+    book = book_with_fuyang()
+    assert book.floating.groups["fuyang"].rule == "additive"
+    assert book.sources["fuyang"].url == "http://fsou.com/html/text/lar/172172/17217274_1.html"
+    profile = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals",
+               "subsector": "production", "headcount": 120, "scale": "small",
+               "product": "toxic", "inception_date": "2024-07-01", **more}
+    steps = rating.quote(profile, book=book).worksheet.set_index("step")
+    assert Decimal(str(steps.loc["floating", "factor"])) == Decimal(factor)
+
+
+def test_an_unknown_floating_group_is_named():
+    with pytest.raises(rating.BookError, match=r"floating\.groups\.fuyang\.include.*no floating "
+                                               r"group 'CN-XX'"):
+        book_with_fuyang("CN-XX")

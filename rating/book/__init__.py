@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from ..errors import BookError, RatingError
 from .dates import as_date
+from .groups import FloatGroupFile, with_groups
 from .model import RateBook
 from .reference import IncomeStatistics, InjuryScale, NationalRules, value_at
 from .schema import Reader
@@ -88,6 +89,7 @@ def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics | 
 
 
 def _read_book(data: Any, lines, file: str | None) -> RateBook:
+    data = with_groups(data, floating_groups(), Reader(lines, file))
     book = _read(RateBook, data, lines, file)
     scale = book.limits.injury_scale
     if scale is not None and scale not in injury_scales():
@@ -163,6 +165,17 @@ def find_book(jurisdiction: str, date: dt.date,
     known = ", ".join(f"{b.jurisdiction} from {b.effective_from}" for b in pool) or "none"
     raise RatingError(f"no rate book is in force for jurisdiction {jurisdiction!r} on {date}; "
                       f"shipped books: {known}")
+
+
+@functools.cache
+def floating_groups() -> dict[str, FloatGroupFile]:
+    """The shipped floating groups (``tables/floating/*.yaml``) by id, for books to include."""
+    out = {}
+    for path in sorted((tables_dir() / "floating").glob("*.yaml")):
+        data, lines = load_yaml_file(path)
+        group = _read(FloatGroupFile, data, lines, str(path))
+        out[group.id] = group
+    return out
 
 
 @functools.cache
