@@ -76,9 +76,13 @@ def load_book_text(text: str, name: str = "<text>") -> RateBook:
     return _read_book(data, lines, name)
 
 
-def load_any(path: str | Path) -> RateBook | NationalRules | IncomeStatistics | InjuryScale:
-    """Load a rate book, national rules, income statistics or an injury scale, by its keys."""
+def load_any(path: str | Path) -> (RateBook | NationalRules | IncomeStatistics | InjuryScale
+                                    | FloatGroupFile):
+    """Load a rate book, national rules, income statistics, an injury scale or a floating
+    group, by its keys."""
     data, lines = load_yaml_file(path)
+    if isinstance(data, dict) and "group" in data:
+        return _read(FloatGroupFile, data, lines, str(path))
     if isinstance(data, dict) and "per_person_floor" in data:
         return _read(NationalRules, data, lines, str(path))
     if isinstance(data, dict) and "series" in data:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .model import JURISDICTION, FloatGroup, Label, Source
@@ -31,6 +31,7 @@ class FloatGroupFile:
     notes: str | None = None
     sources: dict[str, Source]
     group: FloatGroup
+    sha256: str = field(init=False, default="", compare=False)
 
     def _check(self, reader: Reader, path: tuple) -> None:
         if not JURISDICTION.match(self.jurisdiction):
