@@ -250,3 +250,43 @@ def test_an_unknown_floating_group_is_named():
     with pytest.raises(rating.BookError, match=r"floating\.groups\.fuyang\.include.*no floating "
                                                r"group 'CN-XX'"):
         book_with_fuyang("CN-XX")
+
+
+# --- tier tables scoped to a sub-sector ---------------------------------------------------------
+
+def test_a_tier_table_scoped_to_a_sub_sector():
+    """A payroll-banded tier (factor 1.2 from 1,000,000 yuan) scoped to
+    hazardous_chemicals.production applies there and nowhere else: 72,000 × ... × 1.2 for
+    production, 0.5 for storage; a second table on payroll for another sub-sector of the
+    same sector is allowed, one for the same sub-sector is refused."""
+    import yaml
+
+    from rating.book import tables_dir
+
+    data = yaml.safe_load((tables_dir() / "books" / "cn-fj-xm-2022.yaml").read_text("utf-8"))
+    data["id"] = "TEST-SCOPED"
+    data["tiers"]["payroll_production"] = {
+        "label": {"zh": "工资总额", "en": "payroll"}, "variable": "payroll",
+        "subsectors": ["hazardous_chemicals.production"], "illustrative": True,
+        "bands": [{"lower": 0, "upper": 1_000_000, "factor": 1.0},
+                  {"lower": 1_000_000, "factor": 1.2}]}
+    data["tiers"]["payroll_trading"] = dict(data["tiers"]["payroll_production"],
+                                            subsectors=["hazardous_chemicals.storage"],
+                                            bands=[{"lower": 0, "factor": 0.5}])
+    scoped = rating.load_book(data)
+    base = {"jurisdiction": "CN-FJ-XM", "sector": "hazardous_chemicals", "headcount": 120,
+            "scale": "small", "product": "toxic", "inception_date": "2024-07-01"}
+    plain = rating.find_book("CN-FJ-XM", dt.date(2024, 7, 1))
+    for sub, factor in (("production", Decimal("1.2")), ("storage", Decimal("0.5"))):
+        profile = dict(base, subsector=sub)
+        unscoped = Decimal(str(rating.quote(profile, book=plain).premium))
+        profile["payroll"] = 2_000_000  # read by the scoped tables only
+        assert Decimal(str(rating.quote(profile, book=scoped).premium)) == (
+            unscoped * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    data["tiers"]["payroll_trading"]["subsectors"] = ["hazardous_chemicals.production"]
+    with pytest.raises(rating.BookError, match="already has a table for sector "
+                                               "'hazardous_chemicals' \\(sub-sector 'production'"):
+        rating.load_book(data)
+    data["tiers"]["payroll_trading"]["subsectors"] = ["hazardous_chemicals.nowhere"]
+    with pytest.raises(rating.BookError, match="unknown sub-sector 'hazardous_chemicals.nowhere'"):
+        rating.load_book(data)

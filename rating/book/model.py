@@ -112,12 +112,14 @@ class FactorTable(Provenance):
 
     Exactly one of ``levels`` (categorical) and ``bands`` (numeric) is given. Bands must be
     contiguous and increasing; ``closed`` says which end of a band belongs to it: ``left`` is
-    [lower, upper), ``right`` is (lower, upper].
+    [lower, upper), ``right`` is (lower, upper]. ``sectors`` scopes the table to sectors,
+    ``subsectors`` (``sector.subsector`` keys) to sub-sectors; both may be given.
     """
 
     label: Label
     variable: str
     sectors: tuple[str, ...] | None = None
+    subsectors: tuple[str, ...] | None = None
     levels: dict[str, Level] | None = None
     default: str | None = None
     bands: tuple[Band, ...] | None = None
@@ -741,12 +743,28 @@ def check_references(book: RateBook, reader: Reader, path: tuple) -> None:
             if sector not in book.sectors:
                 raise reader.error(path + where + ("sectors", i), f"unknown sector {sector!r}; "
                                    "use one of: " + ", ".join(book.sectors))
-    seen: dict[str, tuple] = {}
     for where, table in tables:
-        for sector in table.sectors or book.sectors:
-            key = f"{table.variable}@{sector}"
+        for i, unit in enumerate(table.subsectors or ()):
+            sector, _, sub = unit.partition(".")
+            if sector not in book.sectors or sub not in book.sectors[sector].subsectors:
+                raise reader.error(path + where + ("subsectors", i), f"unknown sub-sector "
+                                   f"{unit!r}; write sector.subsector, e.g. "
+                                   + next(f"{s}.{ss}" for s in book.sectors
+                                          for ss in book.sectors[s].subsectors))
+    seen: dict[tuple[str, str, str], tuple] = {}
+    for where, table in tables:
+        for sector, sub in _units_of(book, table):
+            key = (table.variable, sector, sub)
             if key in seen:
                 raise reader.error(path + where, f"variable {table.variable!r} already has a "
-                                   f"table for sector {sector!r} at {'.'.join(seen[key])}; "
-                                   "one table per variable and sector")
+                                   f"table for sector {sector!r} (sub-sector {sub!r}) at "
+                                   f"{'.'.join(seen[key])}; one table per variable and sector "
+                                   "(or sub-sector)")
             seen[key] = where
+
+
+def _units_of(book: RateBook, table: FactorTable) -> list[tuple[str, str]]:
+    """The (sector, sub-sector) pairs a table applies to."""
+    return [(s, ss) for s in (table.sectors or book.sectors) if s in book.sectors
+            for ss in book.sectors[s].subsectors
+            if table.subsectors is None or f"{s}.{ss}" in table.subsectors]

@@ -52,8 +52,8 @@ def exposure_use(book: RateBook, keys: list[tuple[str, str]]) -> ExposureUse:
     """The :class:`ExposureUse` of ``book`` for its sub-sector ``keys`` (derived once per
     book, with the engine's sub-sector table)."""
     bases = [book.sectors[s].subsectors[ss].basis for s, ss in keys]
-    reads = {f: np.array([EXPOSURE_FIELDS[basis] == f or _keyed(book, s, f)
-                          for (s, _), basis in zip(keys, bases)], dtype=bool)
+    reads = {f: np.array([EXPOSURE_FIELDS[basis] == f or _keyed(book, s, ss, f)
+                          for (s, ss), basis in zip(keys, bases)], dtype=bool)
              for f in OPTIONAL_EXPOSURES}
     rated_on = [f"{s}/{ss} is rated on {basis} ({EXPOSURE_FIELDS[basis]})"
                 for (s, ss), basis in zip(keys, bases)]
@@ -157,9 +157,10 @@ def _check_exposures(inputs: Inputs, sub_code: np.ndarray, use: ExposureUse) -> 
                                 "check the sector)")
 
 
-def _keyed(book: RateBook, sector: str, field: str) -> bool:
-    """Whether a tier or floating table applying to ``sector`` keys on ``field``."""
+def _keyed(book: RateBook, sector: str, sub: str, field: str) -> bool:
+    """Whether a tier or floating table applying to the sub-sector keys on ``field``."""
     tables = list(book.tiers.values()) + [t for g in book.floating_rules.groups.values()
                                           for t in g.factors.values()]
     return any(t.variable == field and (t.sectors is None or sector in t.sectors)
+               and (t.subsectors is None or f"{sector}.{sub}" in t.subsectors)
                for t in tables)

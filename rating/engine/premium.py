@@ -36,7 +36,14 @@ import pandas as pd
 
 from ..book import IncomeStatistics, RateBook, commission_cap, income_statistics, national_rules
 from ..book.fields import EXPOSURE_FIELDS, check_known
-from ..book.model import SCHEDULE_KEYS, DiscountInput, Floating, Label, RateGrid
+from ..book.model import (
+    SCHEDULE_KEYS,
+    DiscountInput,
+    FactorTable,
+    Floating,
+    Label,
+    RateGrid,
+)
 from .columns import MISSING, Days, Encoded, OneRow, Problems, categories, key_lists
 from .consistency import ExposureUse, check_consistency, exposure_use
 from .grid import grid_rates
@@ -353,8 +360,16 @@ def rate_frame(frame: pd.DataFrame | OneRow, book: RateBook, *, date: dt.date | 
     limit_step = _limit_step(book, limit, problems)
     # rows in a set of sectors, found once per set: several tables cover the same sectors
     rows_in = functools.cache(lambda sectors: in_sectors(sectors, book, s_code))
-    tier_steps = _tier_steps(book, rows_in, inputs)
-    members = _floating_members(book, rows_in, inputs)
+    in_units = functools.cache(lambda units: np.isin(sub_code, [subsectors.keys.index(
+        tuple(u.split(".", 1))) for u in units]))
+
+    def table_rows(table: FactorTable) -> np.ndarray:
+        """The rows a table applies to: its sectors, and its sub-sectors if it names some."""
+        rows = rows_in(table.sectors)
+        return rows if table.subsectors is None else rows & in_units(table.subsectors)
+
+    tier_steps = _tier_steps(book, table_rows, inputs)
+    members = _floating_members(book, table_rows, inputs)
     loading_steps = _loading_steps(book, rows_in, inputs)
     check_consistency(inputs, sub_code, subsectors.exposure_use)  # a share > 1 named as such
     prevention, commission, cap = _shares(book, rate, inputs)
@@ -513,18 +528,20 @@ def _limit_step(book: RateBook, limit: np.ndarray, problems: Problems) -> Step:
 
 RowsIn = Callable[[Sequence[str] | None], np.ndarray]
 """Rows whose sector is in a set of sectors (None: every sector)."""
+TableRows = Callable[[FactorTable], np.ndarray]
+"""Rows a factor table applies to (its sectors and sub-sectors)."""
 
 
-def _tier_steps(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[Step]:
+def _tier_steps(book: RateBook, rows_in: TableRows, inputs: Inputs) -> list[Step]:
     """One step per tier table (分级费率), in the book's order."""
-    return [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table.sectors), inputs)
+    return [table_step(f"tier.{name}", f"tiers.{name}", table, rows_in(table), inputs)
             for name, table in book.tiers.items()]
 
 
-def _floating_members(book: RateBook, rows_in: RowsIn, inputs: Inputs) -> list[Member]:
+def _floating_members(book: RateBook, rows_in: TableRows, inputs: Inputs) -> list[Member]:
     """One step per floating-factor table, group by group in the book's order."""
     return [Member(g, table_step(f"floating.{g}.{name}", f"floating.groups.{g}.factors.{name}",
-                                 table, rows_in(table.sectors), inputs))
+                                 table, rows_in(table), inputs))
             for g, group in book.floating_rules.groups.items()
             for name, table in group.factors.items()]
 
