@@ -8,9 +8,9 @@ model appears in the schema without touching this module.
 
 What the walk translates, mirroring the reader:
 
-=======================================  ============================================================
+=======================================  ===========================================================
 type hint                                JSON Schema
-=======================================  ============================================================
+=======================================  ===========================================================
 a dataclass                              an object: its fields are ``properties``; those without a
                                          default are ``required``; ``additionalProperties: false``
 ``float`` / ``Annotated[float, C]``      ``number``, with C's bounds (``minimum``,
@@ -24,7 +24,7 @@ a dataclass                              an object: its fields are ``properties`
 ``X | Y``                                ``anyOf``
 ``tuple[X, ...]``, ``list[X]``           an ``array`` of X
 ``dict[str, X]``                         an ``object`` whose values are X
-=======================================  ============================================================
+=======================================  ===========================================================
 
 What cannot be expressed is listed in :data:`NOT_EXPRESSED` and in each schema's
 ``description``: the rules that span several fields (the ``_check`` methods), references to
@@ -53,8 +53,8 @@ to ``format: date``, which validators check when asked to)."""
 
 NOT_EXPRESSED = (
     "Checked by the loader (`rating validate`) but not by this schema: "
-    "rules that span several fields (the `_check` methods of the dataclasses: e.g. exactly one "
-    "of `source` and `illustrative: true`, `article` only with `source`, exactly one of "
+    "rules that span several fields (the `_check` methods of the dataclasses; in a rate book, "
+    "e.g. exactly one of `source` and `illustrative: true`, `article` only with `source`, exactly one of "
     "`levels` and `bands` and which one the variable's kind needs, bands contiguous and "
     "increasing, factors monotone for adverse and favourable variables, the short-term scale's "
     "length and last entry, exactly one of `amount` and `ratio`, floor <= 1 <= cap); "
@@ -67,7 +67,8 @@ NOT_EXPRESSED = (
     "refuses too.")
 
 
-def schema_of(cls: type, *, title: str | None = None, description: str | None = None) -> dict[str, Any]:
+def schema_of(cls: type, *, title: str | None = None,
+              description: str | None = None) -> dict[str, Any]:
     """The JSON Schema of documents the reader turns into ``cls`` (a dataclass).
 
     Parameters
@@ -120,6 +121,23 @@ def scale_schema() -> dict[str, Any]:
     """The JSON Schema of an injury-grade scale (``tables/scales/*.yaml``)."""
     from .reference import InjuryScale
     return schema_of(InjuryScale, title="Injury-grade scale (rating)")
+
+
+def one_or_list(schema: dict[str, Any], key: str, name: str) -> dict[str, Any]:
+    """A schema accepting one document of ``schema``, ``key:`` and a non-empty list of them,
+    or a bare list of them (as :func:`rating.scenarios.load_scenarios` reads a file).
+
+    ``schema`` is one from :func:`schema_of`; its top level moves to ``$defs[name]``.
+    """
+    defs = dict(schema.get("$defs", {}))
+    defs[name] = {k: v for k, v in schema.items() if k not in ("$schema", "$defs", "title")}
+    ref = {"$ref": f"#/$defs/{name}"}
+    many = {"type": "array", "minItems": 1, "items": ref}
+    return {"$schema": DRAFT, "title": schema.get("title", name),
+            "description": schema.get("description", ""),
+            "anyOf": [ref, {"type": "object", "properties": {key: many}, "required": [key],
+                            "additionalProperties": False}, many],
+            "$defs": dict(sorted(defs.items()))}
 
 
 PROFILE_NOT_EXPRESSED = (
@@ -303,4 +321,8 @@ def _doc(cls: type) -> str:
     if not doc or (dataclasses.is_dataclass(cls) and doc.startswith(cls.__name__ + "(")):
         return ""  # the dataclass-generated signature is no description
     blocks = inspect.cleandoc(doc).split("\n\n")
+    for i, block in enumerate(blocks):  # numpydoc sections are not prose
+        if block.split("\n")[1:2] and set(block.split("\n")[1].strip()) == {"-"}:
+            blocks = blocks[:i]
+            break
     return "\n\n".join(" ".join(b.split()) for b in blocks)
