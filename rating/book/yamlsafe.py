@@ -86,10 +86,12 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, file: str | None) -> Book
     elif "block mapping" in context and opened and at and "expected key" in problem:
         reason = (f"{problem}: line {at} is not indented like the keys of the mapping that "
                   f"starts on line {opened}; check its indentation")
-    elif "cannot start any token" in problem and "\t" in text.splitlines()[(at or 1) - 1]:
-        reason = f"{problem}: a tab; indent with spaces"
     else:
         reason = problem + (f" ({context} on line {opened})" if context and opened else "")
+    rows = text.splitlines()
+    row = rows[at - 1] if at is not None and at <= len(rows) else ""
+    if "\t" in row[:len(row) - len(row.lstrip())]:
+        reason += f"; line {at} is indented with a tab: indent with spaces"
     path, after = _path_before(text)
     if after is not None:
         reason += f"; after key {after!r}"
