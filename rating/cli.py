@@ -1,7 +1,7 @@
 """The ``rating`` command.
 
 Every failure the user can cause ends in one line on stderr and a non-zero exit:
-2 for bad input (usage errors included), 1 for ``validate`` finding invalid files. A bug ends
+2 for bad input (usage errors included, and ``validate`` finding invalid files). A bug ends
 in one line saying "internal error" and exit 70; set ``RATING_DEBUG=1`` to see its traceback.
 Warnings of the package's own (a fit that did not converge, a level that is not estimable) are
 one line each on stderr, ``rating: warning: ...``. When the reader of the output goes away
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .book import books, find_book, injury_scales, load_any, load_book
+from .book import books, find_book, injury_scales, load_book
 from .book.dates import as_date
 from .book.fields import FIELDS
 from .book.yamlsafe import load_yaml_file
@@ -162,8 +162,14 @@ def _parser() -> argparse.ArgumentParser:
                             metavar="VALUE", help=f"{spec.en} / {spec.zh}{unit}")
     q.set_defaults(run=_cmd_quote)
 
-    v = sub.add_parser("validate", help="validate rate books and reference files")
+    v = sub.add_parser("validate", help="validate any file the package reads (the kind is "
+                       "told from its content)",
+                       description="Validate files. The kind of each file is told from its "
+                       "keys: " + ", ".join(FILE_KINDS) + ". Prints 'OK kind: FILE' or the "
+                       "error (FILE:LINE: key path: reason); exit 2 if any file is invalid.")
     v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--kind", choices=list(FILE_KINDS),
+                   help="read every FILE as this kind instead of telling it from the content")
     v.set_defaults(run=_cmd_validate)
 
     lim = sub.add_parser("limits", help="the per-person floor, scale, default schedule and "
@@ -236,6 +242,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lang", choices=["zh", "en"], default="en")
     b.add_argument("--json", action="store_true")
     b.set_defaults(run=_cmd_books)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of a file kind (for editors)",
+                         description="Print a JSON Schema (draft 2020-12) generated from the "
+                         "same definitions the loader reads files with. Rules across fields "
+                         "are checked only by 'rating validate' (see the schema's "
+                         "description).")
+    sch.add_argument("kind", choices=list(FILE_KINDS), metavar="KIND",
+                     help="one of: " + ", ".join(FILE_KINDS))
+    sch.add_argument("-o", "--output", metavar="FILE.json", help="write to FILE instead")
+    sch.set_defaults(run=_cmd_schema)
     return parser
 
 
@@ -414,15 +430,18 @@ def _read_portfolio(path: Path):
 def _cmd_validate(args) -> int:
     bad = 0
     for name in args.files:
+        kind = None
         try:
-            obj = load_any(Path(name))
-        except BookError as exc:
-            print(str(exc), file=sys.stderr)
+            data, lines = load_yaml_file(name)
+            kind = args.kind or file_kind(data, name)
+            detail = _VALIDATORS[kind](name, data, lines)
+        except RatingError as exc:
+            what = f" {kind}" if kind else ""
+            print(f"INVALID{what}: {exc}", file=sys.stderr, flush=True)
             bad += 1
             continue
-        ident = getattr(obj, "id", type(obj).__name__)
-        print(f"{name}: OK ({ident}, sha256 {obj.sha256[:12]})")
-    return 1 if bad else 0
+        print(f"OK {kind}: {name}" + (f" ({detail})" if detail else ""), flush=True)
+    return 2 if bad else 0
 
 
 def _cmd_books(args) -> int:
@@ -529,6 +548,163 @@ def _cmd_settle(args) -> int:
             totals = r.coinsurance.drop(columns=["victim", "coverage"]).sum()
             out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in totals.items()))
     print("\n".join(out))
+    return 0
+
+
+# --- files by kind: `rating validate` and `rating schema` ----------------------------------
+
+FILE_KINDS: dict[str, str] = {
+    "book": "a rate book (tables/books/*.yaml)",
+    "national": "the national rules (tables/national.yaml)",
+    "statistics": "income statistics (tables/statistics/*.yaml)",
+    "scale": "an injury-grade scale (tables/scales/*.yaml)",
+    "claims": "a claim file (rating settle)",
+    "scenarios": "one scenario or a list (rating scenarios)",
+    "calibration": "a calibration config (rating calibrate --config)",
+    "profile": "an enterprise profile (rating quote --input)",
+}
+"""The kinds of file the package reads, as `rating validate` names them."""
+
+
+def _kind_classes() -> dict[str, Any]:
+    """The dataclass each YAML kind is read into (the profile is a mapping of FIELDS)."""
+    from .book.model import RateBook
+    from .book.reference import IncomeStatistics, InjuryScale, NationalRules
+    from .calibrate.rebook import CalibrationConfig
+    from .scenarios.spec import Scenario
+    from .settlement import ClaimFile
+    return {"book": RateBook, "national": NationalRules, "statistics": IncomeStatistics,
+            "scale": InjuryScale, "claims": ClaimFile, "scenarios": Scenario,
+            "calibration": CalibrationConfig}
+
+
+def _top_keys() -> dict[str, set[str]]:
+    import dataclasses
+    out = {kind: {f.metadata.get("key", f.name) for f in dataclasses.fields(cls) if f.init}
+           for kind, cls in _kind_classes().items()}
+    out["scenarios"].add("scenarios")
+    out["profile"] = set(FIELDS)
+    return out
+
+
+def file_kind(data: Any, file: str | None = None) -> str:
+    """The kind of a parsed document (a key of FILE_KINDS), told from its top-level keys.
+
+    Each kind scores the keys that only it has (``per_person_floor``, ``series``, ``ratios``,
+    ``policy``/``accidents``, ``loads``, ``sectors``, ``headcount`` ...); the highest score
+    wins, so a typo in one key does not change the kind. Without such keys, the kind whose
+    keys cover most of the document's wins. A list is a list of scenarios.
+
+    Raises
+    ------
+    BookError
+        When no kind, or more than one equally, fits.
+    """
+    if isinstance(data, list):
+        return "scenarios"
+    if not isinstance(data, dict):
+        raise BookError(f"expected a mapping (or a list of scenarios), got "
+                        f"{type(data).__name__}; cannot tell what kind of file this is",
+                        file=file, line=1)
+    keys = _top_keys()
+    shared = {k for kind in keys for k in keys[kind]
+              if sum(k in other for other in keys.values()) > 1}
+    for scoring in ({kind: len(set(data) & (ks - shared)) for kind, ks in keys.items()},
+                    {kind: len(set(data) & ks) for kind, ks in keys.items()}):
+        best = max(scoring.values())
+        winners = [kind for kind, n in scoring.items() if n == best]
+        if best and len(winners) == 1:
+            return winners[0]
+        if best:
+            raise BookError("cannot tell what kind of file this is: its keys fit "
+                            + " and ".join(winners) + " equally; give --kind", file=file, line=1)
+    raise BookError("cannot tell what kind of file this is from its keys ("
+                    + ", ".join(map(str, list(data)[:6])) + "); kinds: "
+                    + ", ".join(FILE_KINDS), file=file, line=1)
+
+
+def _valid_book(name: str, data: Any, lines: dict) -> str:
+    book = load_book(name)
+    return f"{book.id}, sha256 {book.sha256[:12]}"
+
+
+def _valid_reference(kind: str):
+    def check(name: str, data: Any, lines: dict) -> str:
+        from .book import content_hash
+        from .book.schema import Reader
+        obj = Reader(lines, name).read(_kind_classes()[kind], data, ())
+        ident = getattr(obj, "id", None)
+        return (f"{ident}, " if ident else "") + f"sha256 {content_hash(data)[:12]}"
+    return check
+
+
+def _valid_claims(name: str, data: Any, lines: dict) -> str:
+    policy, accidents = load_claims(name)
+    return f"policy {policy.id}, {len(accidents)} accident{'s' if len(accidents) != 1 else ''}"
+
+
+def _valid_scenarios(name: str, data: Any, lines: dict) -> str:
+    from .scenarios import load_scenarios
+    found = load_scenarios(name)
+    return ", ".join(s.name for s in found)
+
+
+def _valid_calibration(name: str, data: Any, lines: dict) -> str:
+    from .calibrate.rebook import load_config
+    return load_config(name).id
+
+
+def _valid_profile(name: str, data: Any, lines: dict) -> str:
+    """A profile is valid when it quotes: on the book in force for its jurisdiction and
+    inception date, as `rating quote --input` would."""
+    try:
+        result = quote(data)
+    except ProfileError as exc:
+        line = lines.get((exc.field,))
+        if line is None:
+            raise BookError(exc.reason, file=name, path=exc.field) from None
+        raise BookError(exc.reason, file=name, line=line, path=exc.field) from None
+    except RatingError as exc:
+        raise BookError(str(exc), file=name) from None
+    return f"premium {result.premium:,.2f} on {result.rate_book_id}"
+
+
+_VALIDATORS = {
+    "book": _valid_book,
+    "national": _valid_reference("national"),
+    "statistics": _valid_reference("statistics"),
+    "scale": _valid_reference("scale"),
+    "claims": _valid_claims,
+    "scenarios": _valid_scenarios,
+    "calibration": _valid_calibration,
+    "profile": _valid_profile,
+}
+
+
+def file_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of a kind of file (a key of FILE_KINDS)."""
+    from .book import jsonschema as js
+    if kind == "profile":
+        return js.profile_schema()
+    if kind == "book":
+        return js.book_schema()
+    titles = {"national": "National rules (rating)", "statistics": "Income statistics (rating)",
+              "scale": "Injury-grade scale (rating)", "claims": "Claim file (rating settle)",
+              "scenarios": "Scenarios (rating scenarios)",
+              "calibration": "Calibration config (rating calibrate)"}
+    schema = js.schema_of(_kind_classes()[kind], title=titles[kind])
+    return js.one_or_list(schema, "scenarios", "Scenario") if kind == "scenarios" else schema
+
+
+def _cmd_schema(args) -> int:
+    text = json.dumps(file_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        out = Path(args.output)
+        check_writable(out)
+        write_atomically(out, text)
+        print(f"{args.kind} schema -> {out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

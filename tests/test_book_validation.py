@@ -118,9 +118,10 @@ def test_shipped_book_loads_with_stable_hash(text):
 
 
 def test_syntax_error(text, reject):
-    """A YAML syntax error names its line."""
+    """A YAML syntax error names its line and the key path around it."""
     bad, line = replace(text, "base_rate: 900", "base_rate: 900: 3", after=UNDERGROUND)
-    check(reject(bad), line=line, path="", mentions=("not valid YAML",))
+    check(reject(bad), line=line, path="sectors.non_coal_mines.subsectors.underground",
+          mentions=("not valid YAML", "after key 'base_rate'"))
 
 
 @pytest.mark.parametrize("after, old, new", [

@@ -92,13 +92,14 @@ def test_validate_exit_codes(tmp_path, capsys):
     from rating.book import tables_dir
     good = [str(p) for p in sorted(tables_dir().rglob("*.yaml"))]
     code, out, err = run(capsys, "validate", *good)
-    assert code == 0 and out.count(": OK") == len(good) >= 3 and err == ""
+    assert code == 0 and out.count("OK ") == len(good) >= 3 and err == ""
+    assert f"OK book: {tables_dir() / 'books' / 'cn-fj-xm-2022.yaml'}" in out
     bad = tmp_path / "bad.yaml"
     text = (tables_dir() / "books" / "cn-fj-xm-2022.yaml").read_text("utf-8")
     bad.write_text(text.replace("base_rate: 900", "base_rate: -900"), encoding="utf-8")
     line = text.splitlines().index("        base_rate: 900") + 1
     code, out, err = run(capsys, "validate", good[0], str(bad))
-    assert code == 1
+    assert code == 2 and out.count("OK ") == 1
     assert f"{bad}:{line}: sectors.non_coal_mines.subsectors.underground.base_rate" in err
 
 

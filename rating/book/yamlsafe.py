@@ -58,14 +58,89 @@ def load_yaml(text: str, file: str | None = None) -> tuple[Any, Lines]:
             raise BookError("the document is empty", file=file, line=1)
         return data, lines
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or str(exc)
-        raise BookError(f"not valid YAML: {problem}", file=file, line=line) from None
+        raise syntax_error(text, exc, file) from None
     except yaml.YAMLError as exc:
         raise BookError(f"not valid YAML: {exc}", file=file) from None
     finally:
         loader.dispose()
+
+
+def syntax_error(text: str, exc: yaml.MarkedYAMLError, file: str | None) -> BookError:
+    """A YAML syntax error as one line: the line where the mistake is (for an unclosed
+    bracket or quote, the line that opened it; else the line PyYAML stopped on), the key path
+    around it, and what PyYAML says, in words that point at the fix."""
+    problem = exc.problem or str(exc)
+    at = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+    opened = exc.context_mark.line + 1 if exc.context_mark is not None else None
+    context = exc.context or ""
+    line = at or opened
+    if context.startswith(("while parsing a flow", "while scanning a quoted")) and opened:
+        what = ("'['" if "sequence" in context else "'{'" if "mapping" in context
+                else "the quote")
+        if at is not None and at > opened:
+            line = opened  # the mistake is the bracket or quote left open, not where it ends
+            reason = (f"{what} opened on line {opened} is not closed ({problem} by line "
+                      f"{at})")
+        else:
+            reason = f"{problem} in the {what} opened here"
+    elif "block mapping" in context and opened and at and "expected key" in problem:
+        reason = (f"{problem}: line {at} is not indented like the keys of the mapping that "
+                  f"starts on line {opened}; check its indentation")
+    else:
+        reason = problem + (f" ({context} on line {opened})" if context and opened else "")
+    rows = text.splitlines()
+    row = rows[at - 1] if at is not None and at <= len(rows) else ""
+    if "\t" in row[:len(row) - len(row.lstrip())]:
+        reason += f"; line {at} is indented with a tab: indent with spaces"
+    path, after = _path_before(text)
+    if after is not None:
+        reason += f"; after key {after!r}"
+    return BookError(f"not valid YAML: {reason}", file=file, line=line, path=dotted(path))
+
+
+def _path_before(text: str) -> tuple[tuple, str | None]:
+    """The key path the parser was inside when it met a syntax error, and the last key it
+    read there (None if it was reading that key's value): replayed with PyYAML's events."""
+    stack: list[list] = []  # per open collection: [is_mapping, key, wants_key, index]
+
+    def done_value() -> None:
+        if stack:
+            top = stack[-1]
+            if top[0]:
+                top[2] = True
+            else:
+                top[3] += 1
+
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if stack and stack[-1][0] and stack[-1][2]:  # a complex key: give up on it
+                    stack[-1][1], stack[-1][2] = None, False
+                stack.append([isinstance(event, yaml.MappingStartEvent), None, True, 0])
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.pop()
+                done_value()
+            elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                top = stack[-1] if stack else None
+                if top is not None and top[0] and top[2]:
+                    top[1], top[2] = getattr(event, "value", None), False
+                else:
+                    done_value()
+    except yaml.YAMLError:
+        pass
+    path: list = []
+    for i, (is_map, key, wants_key, index) in enumerate(stack):
+        last = i == len(stack) - 1
+        if is_map and key is not None and not (last and wants_key):
+            path.append(key)
+        elif not is_map and not last:
+            path.append(index)
+        elif is_map and key is None and not last:
+            break  # inside a complex key: the path is known up to here
+    after = None
+    if stack and stack[-1][0] and stack[-1][2] and stack[-1][1] is not None:
+        after = stack[-1][1]
+    return tuple(path), after
 
 
 def load_yaml_file(path: str | Path) -> tuple[Any, Lines]:
