@@ -558,6 +558,7 @@ FILE_KINDS: dict[str, str] = {
     "national": "the national rules (tables/national.yaml)",
     "statistics": "income statistics (tables/statistics/*.yaml)",
     "scale": "an injury-grade scale (tables/scales/*.yaml)",
+    "floating_group": "a floating group books include (tables/floating/*.yaml)",
     "claims": "a claim file (rating settle)",
     "scenarios": "one scenario or a list (rating scenarios)",
     "calibration": "a calibration config (rating calibrate --config)",
@@ -568,13 +569,15 @@ FILE_KINDS: dict[str, str] = {
 
 def _kind_classes() -> dict[str, Any]:
     """The dataclass each YAML kind is read into (the profile is a mapping of FIELDS)."""
+    from .book.groups import FloatGroupFile
     from .book.model import RateBook
     from .book.reference import IncomeStatistics, InjuryScale, NationalRules
     from .calibrate.rebook import CalibrationConfig
     from .scenarios.spec import Scenario
     from .settlement import ClaimFile
     return {"book": RateBook, "national": NationalRules, "statistics": IncomeStatistics,
-            "scale": InjuryScale, "claims": ClaimFile, "scenarios": Scenario,
+            "scale": InjuryScale, "floating_group": FloatGroupFile, "claims": ClaimFile,
+            "scenarios": Scenario,
             "calibration": CalibrationConfig}
 
 
@@ -674,6 +677,7 @@ _VALIDATORS = {
     "national": _valid_reference("national"),
     "statistics": _valid_reference("statistics"),
     "scale": _valid_reference("scale"),
+    "floating_group": _valid_reference("floating_group"),
     "claims": _valid_claims,
     "scenarios": _valid_scenarios,
     "calibration": _valid_calibration,
@@ -689,7 +693,9 @@ def file_schema(kind: str) -> dict[str, Any]:
     if kind == "book":
         return js.book_schema()
     titles = {"national": "National rules (rating)", "statistics": "Income statistics (rating)",
-              "scale": "Injury-grade scale (rating)", "claims": "Claim file (rating settle)",
+              "scale": "Injury-grade scale (rating)",
+              "floating_group": "Floating group (rating)",
+              "claims": "Claim file (rating settle)",
               "scenarios": "Scenarios (rating scenarios)",
               "calibration": "Calibration config (rating calibrate)"}
     schema = js.schema_of(_kind_classes()[kind], title=titles[kind])

@@ -255,8 +255,10 @@ def test_every_field_of_the_model_is_in_the_schema():
                 and f.default_factory is dataclasses.MISSING}
     assert set(schema["required"]) == required
     sub = schema["$defs"]["Subsector"]
-    assert sub["properties"]["base_rate"]["exclusiveMinimum"] == 0
-    assert sub["properties"]["base_rate"]["maximum"] == 1_000_000
+    rate, absent = sub["properties"]["base_rate"]["anyOf"]  # base_rate or rate_grid
+    assert absent == {"type": "null"}
+    assert rate["exclusiveMinimum"] == 0
+    assert rate["maximum"] == 1_000_000
     assert sub["properties"]["minimum_premium"]["minimum"] == 0
     assert sub["properties"]["minimum_premium"]["default"] == 0
     assert set(sub["properties"]["basis"]["enum"]) >= {"persons", "contract_value"}
