@@ -5,7 +5,7 @@ import rating
 
 def test_public_names_are_pinned():
     assert sorted(rating.__all__) == [
-        "BookError", "Collected", "LimitFloor", "ProfileError", "Quote", "RateBook", "RatingError",
+        "BookError", "BookLibrary", "Collected", "LimitFloor", "ProfileError", "Quote", "RateBook", "RatingError",
         "Renewal", "Split", "books", "find_book", "load_book", "per_person_floor", "quote",
         "rate_portfolio", "renew", "renew_portfolio",
     ]
