@@ -282,9 +282,11 @@ def _library_options(parser: argparse.ArgumentParser, explicit: bool = True) -> 
 
 
 def _warn_status(statuses: dict[str, str] | Sequence[Any]) -> None:
-    """One line on stderr per rate book used that is not final."""
+    """One line on stderr per rate book used that is not final, after the output (so a reader
+    that went away stops the command quietly first)."""
     items = statuses.items() if isinstance(statuses, dict) else \
-        [(b.id, b.status) for b in statuses]
+        {b.id: b.status for b in statuses}.items()
+    sys.stdout.flush()
     for book_id, status in items:
         if status != "final":
             print(f"rating: warning: {status_note(book_id, status)}", file=sys.stderr)
@@ -316,11 +318,11 @@ def _cmd_quote(args) -> int:
             raise ProfileError(f"{args.input}:{lines[(exc.field,)]}: {exc.field}",
                                exc.reason) from None
         raise
-    _warn_status({result.rate_book_id: result.rate_book_status})
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print(render_quote(result, args.lang))
+    _warn_status({result.rate_book_id: result.rate_book_status})
     return 0
 
 
@@ -387,12 +389,12 @@ def _cmd_portfolio(args) -> int:
                         errors="collect" if args.collect_errors else "raise",
                         progress=stderr_progress(), books=args.books,
                         final_only=args.final_only, any_date=args.any_date)
-    _warn_status(summary.rate_books)
     line = (f"{summary.rows_out:,} rows rated, premium {summary.premium_total:,.2f} CNY, "
             f"in {summary.seconds:.1f} s -> {summary.dst}")
     if args.collect_errors:
         line += f"; {summary.rows_bad:,} bad rows -> {summary.problems_path}"
     print(line)
+    _warn_status(summary.rate_books)
     return 0
 
 
@@ -404,13 +406,13 @@ def _cmd_calibrate(args) -> int:
     policy_years, claims = read_experience(args.experience)
     base = get_book(args.base, args.books)
     check_status(base, args.final_only)
-    _warn_status([base])
     result = calibrate(base, policy_years, claims, config)
     indication = Path(args.output).with_suffix(".indication.csv")
     write_atomically(Path(args.output), result.to_yaml(),
                      (indication, result.indication.to_csv()))
     print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
           f"sha256 {result.book.sha256[:12]}; pure risk loss rates -> {indication}")
+    _warn_status([base])
     return 0
 
 
@@ -425,10 +427,10 @@ def _cmd_dislocation(args) -> int:
                          date=as_date(args.date, "--date") if args.date else None,
                          errors="collect" if args.collect_errors else "raise",
                          final_only=args.final_only)
-    _warn_status([old, new])
     print(report.to_text(args.lang))
     if args.plot:
         print(f"histogram -> {report.plot(args.plot)}")
+    _warn_status([old, new])
     return 0
 
 
@@ -447,7 +449,7 @@ def _cmd_scenarios(args) -> int:
                             books=args.books, final_only=args.final_only,
                             any_date=args.any_date)
     policies, problems = result if isinstance(result, Collected) else (result, None)
-    _warn_status(policies.attrs.get("rate_books", {}))
+    statuses = policies.attrs.get("rate_books", {})
     summary = summarise(policies, by)
     files = [(outputs[0], summary.to_csv(index=False))]
     if args.policies:
@@ -464,6 +466,7 @@ def _cmd_scenarios(args) -> int:
         print(f"{row.scenario}: premium {row.premium:,.2f} CNY ({row.premium_change_pct:+.2%}), "
               f"average per-person limit {row.avg_per_person_limit:,.0f}")
     print(f"summary -> {outputs[0]}" + (f", policies -> {outputs[1]}" if args.policies else ""))
+    _warn_status(statuses)
     return 0
 
 
@@ -530,7 +533,6 @@ def _cmd_limits(args) -> int:
     else:
         book = find_edition(args.jurisdiction, date, args.books)
     check_status(book, args.final_only)
-    _warn_status([book])
     floor = per_person_floor(book, date)
     per_person = args.per_person_limit if args.per_person_limit is not None else floor.amount
     if per_person < floor.amount:
@@ -559,6 +561,7 @@ def _cmd_limits(args) -> int:
     }
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
+        _warn_status([book])
         return 0
     zh = args.lang == "zh"
     out = [f"{'费率表' if zh else 'rate book'}: {book.id}   {args.jurisdiction} {date}",
@@ -578,15 +581,16 @@ def _cmd_limits(args) -> int:
     out.append(("  一次性伤残补助金（月数）: " if zh else "  disability subsidy (months of wage): ")
                + " ".join(f"{m:g}" for m in bench.disability_months))
     print("\n".join(out))
+    _warn_status([book])
     return 0
 
 
 def _cmd_settle(args) -> int:
     policy, accidents = load_claims(args.file, books=args.books, final_only=args.final_only)
-    _warn_status([policy.book])
     results = settle_year(policy, accidents)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        _warn_status([policy.book])
         return 0
     zh = args.lang == "zh"
     out = [f"{'保单' if zh else 'policy'} {policy.id}: "
@@ -612,6 +616,7 @@ def _cmd_settle(args) -> int:
             totals = r.coinsurance.drop(columns=["victim", "coverage"]).sum()
             out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in totals.items()))
     print("\n".join(out))
+    _warn_status([policy.book])
     return 0
 
 

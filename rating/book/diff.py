@@ -100,6 +100,8 @@ def _plain(value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)  # 150, as written, rather than the reader's 150.0
     text = json.dumps(_plain(value), ensure_ascii=False, sort_keys=False)
     return text if len(text) <= 200 else text[:197] + "..."
 

@@ -230,7 +230,7 @@ def final_only_default() -> bool:
 
 
 _NOTES = {
-    "illustrative": "its rates are examples, not filed rates; do not use them to price business",
+    "illustrative": "its rates are examples, not filed rates",
     "draft": "it is a draft, not a filed edition",
 }
 
