@@ -5,6 +5,7 @@ The public API is small and pinned by ``tests/test_api.py``.
 
 from . import _moved
 from .book import RateBook, books, find_book, load_book
+from .book.library import BookLibrary
 from .engine.limits import LimitFloor, per_person_floor
 from .errors import BookError, Collected, ProfileError, RatingError
 from .portfolio import rate_portfolio
@@ -13,6 +14,7 @@ from .renewal import Renewal, renew, renew_portfolio
 
 __all__ = [
     "BookError",
+    "BookLibrary",
     "Collected",
     "LimitFloor",
     "ProfileError",

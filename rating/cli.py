@@ -1,10 +1,12 @@
 """The ``rating`` command.
 
 Every failure the user can cause ends in one line on stderr and a non-zero exit:
-2 for bad input (usage errors included, and ``validate`` finding invalid files). A bug ends
+2 for bad input (usage errors included, and ``validate`` finding invalid files), 1 for
+``diff`` finding differences (as diff(1)). A bug ends
 in one line saying "internal error" and exit 70; set ``RATING_DEBUG=1`` to see its traceback.
-Warnings of the package's own (a fit that did not converge, a level that is not estimable) are
-one line each on stderr, ``rating: warning: ...``. When the reader of the output goes away
+Warnings of the package's own (a fit that did not converge, a level that is not estimable, a
+rate book used that is draft or illustrative) are one line each on stderr,
+``rating: warning: ...``. When the reader of the output goes away
 (``rating books | head -1``) the command stops quietly with exit 141 (128 + SIGPIPE).
 """
 
@@ -22,9 +24,19 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .book import books, find_book, injury_scales, load_book
+from .book import books, injury_scales, load_book
 from .book.dates import as_date
 from .book.fields import FIELDS
+from .book.library import (
+    ENV,
+    check_in_force,
+    check_status,
+    find_edition,
+    get_book,
+    library,
+    origin_of,
+    status_note,
+)
 from .book.yamlsafe import load_yaml_file
 from .engine.columns import MAX_NUMBER
 from .engine.limits import build_schedule, per_person_floor, work_injury_benchmark
@@ -155,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--date", metavar="YYYY-MM-DD", help="rating date (default: inception date)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.add_argument("--lang", choices=["zh", "en"], default="en", help="label language")
+    _library_options(q)
     fields = q.add_argument_group("profile fields (override --input / --example)")
     for name, spec in FIELDS.items():
         unit = f" ({spec.unit})" if spec.unit else ""
@@ -181,12 +194,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="show the schedule for this limit (default: the floor)")
     lim.add_argument("--json", action="store_true")
     lim.add_argument("--lang", choices=["zh", "en"], default="en")
+    _library_options(lim)
     lim.set_defaults(run=_cmd_limits)
 
     st = sub.add_parser("settle", help="settle the accidents in a claim file (YAML or JSON)")
     st.add_argument("file", metavar="FILE")
     st.add_argument("--json", action="store_true")
     st.add_argument("--lang", choices=["zh", "en"], default="en")
+    _library_options(st, explicit=False)
     st.set_defaults(run=_cmd_settle)
 
     pf = sub.add_parser("portfolio", help="rate a portfolio file (CSV or Parquet)")
@@ -198,26 +213,31 @@ def _parser() -> argparse.ArgumentParser:
     pf.add_argument("--chunk-rows", type=int, default=200_000, metavar="N")
     pf.add_argument("--collect-errors", action="store_true",
                     help="rate the good rows and write the bad ones to OUT.problems.csv")
+    _library_options(pf)
     pf.set_defaults(run=_cmd_portfolio)
 
     cal = sub.add_parser("calibrate", help="calibrate a new rate book from loss experience")
     cal.add_argument("experience", metavar="EXPERIENCE",
                      help="folder with policy_years.csv and claims.csv (or .parquet)")
-    cal.add_argument("--base", required=True, metavar="BOOK", help="the base rate book (YAML)")
+    cal.add_argument("--base", required=True, metavar="BOOK",
+                     help="the base rate book (YAML file, or the id of a library or shipped "
+                     "book)")
     cal.add_argument("--config", required=True, metavar="FILE",
                      help="calibration config (YAML; see examples/calibration.yaml)")
     cal.add_argument("-o", "--output", required=True, metavar="NEW_BOOK.yaml")
+    _library_options(cal, explicit=False)
     cal.set_defaults(run=_cmd_calibrate)
 
     dis = sub.add_parser("dislocation", help="premium changes of a portfolio between two books")
-    dis.add_argument("old", metavar="OLD", help="the current rate book (YAML)")
-    dis.add_argument("new", metavar="NEW", help="the proposed rate book (YAML)")
+    dis.add_argument("old", metavar="OLD", help="the current rate book (YAML file or book id)")
+    dis.add_argument("new", metavar="NEW", help="the proposed rate book (YAML file or book id)")
     dis.add_argument("portfolio", metavar="PORTFOLIO", help="profiles (CSV or Parquet)")
     dis.add_argument("--date", metavar="YYYY-MM-DD", help="rating date for every row")
     dis.add_argument("--plot", metavar="PNG", help="also write a histogram of the changes")
     dis.add_argument("--collect-errors", action="store_true",
                      help="leave bad rows out (counted in the report) instead of stopping")
     dis.add_argument("--lang", choices=["zh", "en"], default="en")
+    _library_options(dis, explicit=False)
     dis.set_defaults(run=_cmd_dislocation)
 
     sc = sub.add_parser("scenarios", help="rate a portfolio under scenarios (YAML) and "
@@ -236,11 +256,13 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--collect-errors", action="store_true",
                     help="leave rows bad under any scenario out of all of them and write the "
                          "problems to SUMMARY.problems.csv")
+    _library_options(sc)
     sc.set_defaults(run=_cmd_scenarios)
 
-    b = sub.add_parser("books", help="list the shipped rate books")
+    b = sub.add_parser("books", help="list the rate books: shipped, and a library's")
     b.add_argument("--lang", choices=["zh", "en"], default="en")
     b.add_argument("--json", action="store_true")
+    b.add_argument("--books", metavar="DIR", help=f"also list this library (default: ${ENV})")
     b.set_defaults(run=_cmd_books)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a file kind (for editors)",
@@ -252,7 +274,37 @@ def _parser() -> argparse.ArgumentParser:
                      help="one of: " + ", ".join(FILE_KINDS))
     sch.add_argument("-o", "--output", metavar="FILE.json", help="write to FILE instead")
     sch.set_defaults(run=_cmd_schema)
+    df = sub.add_parser("diff", help="what changed between two rate-book editions")
+    df.add_argument("old", metavar="OLD", help="rate book (YAML file, or a library or shipped "
+                    "book's id)")
+    df.add_argument("new", metavar="NEW", help="rate book (YAML file or book id)")
+    df.add_argument("--json", action="store_true")
+    df.add_argument("--books", metavar="DIR", help=f"library the ids may name (default: ${ENV})")
+    df.set_defaults(run=_cmd_diff)
     return parser
+
+
+def _library_options(parser: argparse.ArgumentParser, explicit: bool = True) -> None:
+    """--books, --final-only and (where a --book is given) --any-date."""
+    parser.add_argument("--books", metavar="DIR", help="an insurer's library of rate books, "
+                        "preferred to the shipped ones for the same jurisdiction and date "
+                        f"(default: ${ENV})")
+    parser.add_argument("--final-only", action="store_true", default=None,
+                        help="refuse a draft or illustrative rate book")
+    if explicit:
+        parser.add_argument("--any-date", action="store_true",
+                            help="price on --book whatever its effective dates (what-if)")
+
+
+def _warn_status(statuses: dict[str, str] | Sequence[Any]) -> None:
+    """One line on stderr per rate book used that is not final, after the output (so a reader
+    that went away stops the command quietly first)."""
+    items = statuses.items() if isinstance(statuses, dict) else \
+        {b.id: b.status for b in statuses}.items()
+    sys.stdout.flush()
+    for book_id, status in items:
+        if status != "final":
+            print(f"rating: warning: {status_note(book_id, status)}", file=sys.stderr)
 
 
 def _cmd_quote(args) -> int:
@@ -274,7 +326,8 @@ def _cmd_quote(args) -> int:
     book = load_book(args.book) if args.book else None
     date = as_date(args.date, "--date") if args.date else None
     try:
-        result = quote(profile, book=book, date=date)
+        result = quote(profile, book=book, date=date, books=args.books,
+                       final_only=args.final_only, any_date=args.any_date)
     except ProfileError as exc:
         if (exc.field,) in lines:  # point at the line of the profile file
             raise ProfileError(f"{args.input}:{lines[(exc.field,)]}: {exc.field}",
@@ -284,6 +337,7 @@ def _cmd_quote(args) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print(render_quote(result, args.lang))
+    _warn_status({result.rate_book_id: result.rate_book_status})
     return 0
 
 
@@ -348,12 +402,14 @@ def _cmd_portfolio(args) -> int:
     summary = rate_file(args.input, args.output, book=book, date=date,
                         chunk_rows=args.chunk_rows,
                         errors="collect" if args.collect_errors else "raise",
-                        progress=stderr_progress())
+                        progress=stderr_progress(), books=args.books,
+                        final_only=args.final_only, any_date=args.any_date)
     line = (f"{summary.rows_out:,} rows rated, premium {summary.premium_total:,.2f} CNY, "
             f"in {summary.seconds:.1f} s -> {summary.dst}")
     if args.collect_errors:
         line += f"; {summary.rows_bad:,} bad rows -> {summary.problems_path}"
     print(line)
+    _warn_status(summary.rate_books)
     return 0
 
 
@@ -363,12 +419,15 @@ def _cmd_calibrate(args) -> int:
     check_writable(Path(args.output))
     config = load_config(args.config)
     policy_years, claims = read_experience(args.experience)
-    result = calibrate(args.base, policy_years, claims, config)
+    base = get_book(args.base, args.books)
+    check_status(base, args.final_only)
+    result = calibrate(base, policy_years, claims, config)
     indication = Path(args.output).with_suffix(".indication.csv")
     write_atomically(Path(args.output), result.to_yaml(),
                      (indication, result.indication.to_csv()))
     print(f"{args.output}: {result.book.id}, {len(result.changes)} values changed, "
           f"sha256 {result.book.sha256[:12]}; pure risk loss rates -> {indication}")
+    _warn_status([base])
     return 0
 
 
@@ -378,12 +437,15 @@ def _cmd_dislocation(args) -> int:
     if args.plot:
         check_writable(Path(args.plot))
     portfolio = _read_portfolio(Path(args.portfolio))
-    report = dislocation(load_book(args.old), load_book(args.new), portfolio,
+    old, new = get_book(args.old, args.books), get_book(args.new, args.books)
+    report = dislocation(old, new, portfolio,
                          date=as_date(args.date, "--date") if args.date else None,
-                         errors="collect" if args.collect_errors else "raise")
+                         errors="collect" if args.collect_errors else "raise",
+                         final_only=args.final_only)
     print(report.to_text(args.lang))
     if args.plot:
         print(f"histogram -> {report.plot(args.plot)}")
+    _warn_status([old, new])
     return 0
 
 
@@ -398,8 +460,11 @@ def _cmd_scenarios(args) -> int:
                             load_scenarios(args.scenarios),
                             book=load_book(args.book) if args.book else None,
                             date=as_date(args.date, "--date") if args.date else None,
-                            segments=by, errors="collect" if args.collect_errors else "raise")
+                            segments=by, errors="collect" if args.collect_errors else "raise",
+                            books=args.books, final_only=args.final_only,
+                            any_date=args.any_date)
     policies, problems = result if isinstance(result, Collected) else (result, None)
+    statuses = policies.attrs.get("rate_books", {})
     summary = summarise(policies, by)
     files = [(outputs[0], summary.to_csv(index=False))]
     if args.policies:
@@ -416,6 +481,7 @@ def _cmd_scenarios(args) -> int:
         print(f"{row.scenario}: premium {row.premium:,.2f} CNY ({row.premium_change_pct:+.2%}), "
               f"average per-person limit {row.avg_per_person_limit:,.0f}")
     print(f"summary -> {outputs[0]}" + (f", policies -> {outputs[1]}" if args.policies else ""))
+    _warn_status(statuses)
     return 0
 
 
@@ -445,23 +511,46 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_books(args) -> int:
-    shipped = books()
+    lib = library(args.books)
+    listed = books() if lib is None else lib.all_books()
     if args.json:
         print(json.dumps([{"id": b.id, "jurisdiction": b.jurisdiction,
                            "effective_from": b.effective_from.isoformat(),
                            "effective_to": b.effective_to and b.effective_to.isoformat(),
-                           "status": b.status, "title": b.title(args.lang), "sha256": b.sha256}
-                          for b in shipped], ensure_ascii=False, indent=2))
+                           "status": b.status, "title": b.title(args.lang), "sha256": b.sha256,
+                           "origin": origin_of(b)}
+                          for b in listed], ensure_ascii=False, indent=2))
         return 0
-    for b in shipped:
+    for b in listed:
         print(f"{b.id}  {b.jurisdiction}  {b.effective_from} .. {b.effective_to or 'open'}  "
-              f"{b.status}  {b.title(args.lang)}")
+              f"{b.status}  {b.title(args.lang)}  [{origin_of(b)}]")
     return 0
+
+
+def _cmd_diff(args) -> int:
+    from .book.diff import diff_books, render_changes
+
+    old, new = get_book(args.old, args.books), get_book(args.new, args.books)
+    changes = diff_books(old, new)
+    if args.json:
+        print(json.dumps({"old": {"id": old.id, "sha256": old.sha256, "origin": origin_of(old)},
+                          "new": {"id": new.id, "sha256": new.sha256, "origin": origin_of(new)},
+                          "changes": [c.to_dict() for c in changes]},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(render_changes(old, new, changes))
+    return 1 if changes else 0
 
 
 def _cmd_limits(args) -> int:
     date = as_date(args.date, "--date")
-    book = load_book(args.book) if args.book else find_book(args.jurisdiction, date)
+    if args.book:
+        book = load_book(args.book)
+        if not args.any_date:
+            check_in_force(book, date)
+    else:
+        book = find_edition(args.jurisdiction, date, args.books)
+    check_status(book, args.final_only)
     floor = per_person_floor(book, date)
     per_person = args.per_person_limit if args.per_person_limit is not None else floor.amount
     if per_person < floor.amount:
@@ -491,6 +580,7 @@ def _cmd_limits(args) -> int:
     }
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
+        _warn_status([book])
         return 0
     zh = args.lang == "zh"
     out = [f"{'费率表' if zh else 'rate book'}: {book.id}   {args.jurisdiction} {date}",
@@ -515,14 +605,16 @@ def _cmd_limits(args) -> int:
     out.append(("  一次性伤残补助金（月数）: " if zh else "  disability subsidy (months of wage): ")
                + " ".join(f"{m:g}" for m in bench.disability_months))
     print("\n".join(out))
+    _warn_status([book])
     return 0
 
 
 def _cmd_settle(args) -> int:
-    policy, accidents = load_claims(args.file)
+    policy, accidents = load_claims(args.file, books=args.books, final_only=args.final_only)
     results = settle_year(policy, accidents)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        _warn_status([policy.book])
         return 0
     zh = args.lang == "zh"
     out = [f"{'保单' if zh else 'policy'} {policy.id}: "
@@ -548,6 +640,7 @@ def _cmd_settle(args) -> int:
             totals = r.coinsurance.drop(columns=["victim", "coverage"]).sum()
             out.append("  " + ", ".join(f"{k} {v:,.2f}" for k, v in totals.items()))
     print("\n".join(out))
+    _warn_status([policy.book])
     return 0
 
 

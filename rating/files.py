@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +39,7 @@ import pandas as pd
 
 from .book import RateBook, load_book
 from .book.dates import as_date
+from .book.library import Books
 from .errors import RatingError
 from .portfolio import RESULT_COLUMNS, rate_portfolio
 
@@ -76,6 +77,9 @@ class Summary:
         The same sum in fen.
     dst, problems_path : Path or None
         Files written (``problems_path`` only with ``errors="collect"``).
+    rate_books : dict
+        The id of each edition rated on, and its status (``final``, ``draft``,
+        ``illustrative``).
     """
 
     rows_in: int
@@ -87,6 +91,7 @@ class Summary:
     premium_total_fen: int = 0
     dst: Path | None = None
     problems_path: Path | None = None
+    rate_books: dict[str, str] = field(default_factory=dict)
 
 
 Progress = Callable[[int, "int | None"], Any]
@@ -96,7 +101,8 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
               book: RateBook | str | os.PathLike | None = None,
               date: dt.date | str | None = None, chunk_rows: int = 200_000,
               errors: str = "raise", problems_path: str | os.PathLike | None = None,
-              progress: Progress | None = None) -> Summary:
+              progress: Progress | None = None, books: Books = None,
+              final_only: bool | None = None, any_date: bool = False) -> Summary:
     """Rate a portfolio file chunk by chunk and write the rated rows atomically.
 
     Parameters
@@ -106,7 +112,7 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
         columns being profile fields (see the README).
     dst : path
         Output file; its extension (``.csv`` or ``.parquet``) chooses the format.
-    book, date
+    book, date, books, final_only, any_date
         As for :func:`rating.rate_portfolio` (a book path is loaded once).
     chunk_rows : int
         Rows rated at a time; bounds memory. The output does not depend on it.
@@ -170,15 +176,20 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
             layout = _Layout(reader.columns)
             rows_in = rows_out = chunks = 0
             total_fen = 0
+            rate_books: dict[str, str] = {}
             for chunk in reader:
                 chunks += 1
                 frame = chunk.frame
                 if bad_sink is not None:
-                    rated, bad = rate_portfolio(frame, book, date, errors="collect")
+                    rated, bad = rate_portfolio(frame, book, date, errors="collect",
+                                                books=books, final_only=final_only,
+                                                any_date=any_date)
                     if len(bad):
                         bad_sink.write_frame(bad[PROBLEM_COLUMNS])
                 else:
-                    rated = rate_portfolio(frame, book, date)
+                    rated = rate_portfolio(frame, book, date, books=books, final_only=final_only,
+                                           any_date=any_date)
+                rate_books.update(rated.attrs.get("rate_books", {}))
                 rated = layout.fit(rated, chunk.offset)
                 if len(rated):
                     writer.write(chunk.take(rated.index.to_numpy() - chunk.offset), rated)
@@ -206,7 +217,7 @@ def rate_file(src: str | os.PathLike, dst: str | os.PathLike, *,
     return Summary(rows_in=rows_in, rows_out=rows_out, rows_bad=rows_in - rows_out,
                    chunks=chunks, premium_total=Decimal(total_fen).scaleb(-2),
                    seconds=time.perf_counter() - started, premium_total_fen=total_fen,
-                   dst=dst, problems_path=problems_path)
+                   dst=dst, problems_path=problems_path, rate_books=rate_books)
 
 
 # --- progress --------------------------------------------------------------------------------

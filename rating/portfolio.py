@@ -9,9 +9,10 @@ from typing import Literal, overload
 import numpy as np
 import pandas as pd
 
-from .book import IncomeStatistics, RateBook, find_book, load_book
+from .book import IncomeStatistics, RateBook, load_book
 from .book.dates import as_date
 from .book.fields import check_known
+from .book.library import Books, check_in_force, check_status, find_edition, out_of_force
 from .engine.columns import Days, Encoded, Problems, encode
 from .engine.lookups import Inputs
 from .engine.premium import Rated, rate_frame
@@ -26,14 +27,18 @@ RESULT_COLUMNS = ["premium", "per_person_limit", "floor", "prevention_fund", "co
 @overload
 def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = ...,
                    date: dt.date | str | None = ..., *, errors: Literal["raise"] = ...,
-                   income: IncomeStatistics | None = ...) -> pd.DataFrame: ...
+                   income: IncomeStatistics | None = ..., books: Books = ...,
+                   final_only: bool | None = ..., any_date: bool = ...) -> pd.DataFrame: ...
 @overload
 def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = ...,
                    date: dt.date | str | None = ..., *, errors: Literal["collect"],
-                   income: IncomeStatistics | None = ...) -> Collected: ...
+                   income: IncomeStatistics | None = ..., books: Books = ...,
+                   final_only: bool | None = ..., any_date: bool = ...) -> Collected: ...
 def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = None,
                    date: dt.date | str | None = None, *, errors: ErrorMode = "raise",
-                   income: IncomeStatistics | None = None) -> pd.DataFrame | Collected:
+                   income: IncomeStatistics | None = None, books: Books = None,
+                   final_only: bool | None = None,
+                   any_date: bool = False) -> pd.DataFrame | Collected:
     """Rate every row of a portfolio with the same engine as :func:`rating.quote`.
 
     Parameters
@@ -42,8 +47,10 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
         One enterprise profile per row; the columns are the profile fields of the README
         (strings as ``pd.read_csv`` gives them are fine).
     book : RateBook or path, optional
-        One book for every row. Default: for each row the shipped edition in force for its
-        ``jurisdiction`` on its rating date.
+        One book for every row; rows whose rating date is outside its edition are bad rows
+        (a ``date`` outside it raises RatingError) unless ``any_date``. Default: for each row
+        the edition in force for its ``jurisdiction`` on its rating date, from the library
+        ``books`` and the shipped books.
     date : date or 'YYYY-MM-DD', optional
         Rating date for every row; default each row's ``inception_date``.
     errors : {"raise", "collect"}
@@ -53,12 +60,22 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     income : IncomeStatistics, optional
         Urban income figures for the per-person floors; default the shipped statistics
         (``tables/statistics/income.yaml``). Scenarios pass projected figures.
+    books : BookLibrary or path, optional
+        An insurer's library of editions (:class:`rating.BookLibrary`), preferred to the
+        shipped books at each jurisdiction level; default the folder ``RATING_BOOKS`` names.
+    final_only : bool, optional
+        Refuse (RatingError) any edition used that is ``draft`` or ``illustrative``; default
+        :data:`rating.book.library.FINAL_ONLY` (False).
+    any_date : bool
+        Rate every row on an explicit ``book`` whatever its effective dates (a what-if run).
 
     Returns
     -------
     DataFrame, or Collected with ``errors="collect"``
         Indexed like the input, in its order: premium and split (yuan), the per-person limit
-        and its floor, the rate book, and every factor applied.
+        and its floor, the rate book, and every factor applied. ``result.attrs["rate_books"]``
+        maps the id of each edition used to its ``status`` (``final``, ``draft`` or
+        ``illustrative``): the status is kept once per edition, not per row.
     """
     if errors not in ("raise", "collect"):
         raise ValueError("errors must be 'raise' or 'collect'")
@@ -71,7 +88,9 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     problems = Problems(frame.index)
     inputs = Inputs(frame, problems)
     parts: list[tuple[np.ndarray, Rated]] = []
-    editions = _editions(inputs, book, date)
+    editions = _editions(inputs, book, date, books, any_date)
+    for _, edition in editions:
+        check_status(edition, final_only)
     already_bad = problems.bad_rows()  # no book, or one the row's jurisdiction is outside
     for rows, edition in editions:
         rows = rows[~already_bad[rows]]
@@ -89,23 +108,28 @@ def rate_portfolio(frame: pd.DataFrame, book: RateBook | str | Path | None = Non
     if errors == "raise":
         problems.raise_if_any()
     result = _assemble(frame, parts)
+    result.attrs["rate_books"] = {edition.id: edition.status for _, edition in editions}
     if errors == "collect":
         return Collected(result, problems.table())
     return result
 
 
 def editions_in_force(frame: pd.DataFrame, book: RateBook | None, date: dt.date | None,
-                      problems: Problems) -> list[tuple[np.ndarray, RateBook]]:
+                      problems: Problems, books: Books = None,
+                      any_date: bool = True) -> list[tuple[np.ndarray, RateBook]]:
     """(row positions, book) for each edition the rows of ``frame`` are rated on, rows in
     input order, as :func:`rate_portfolio` chooses them; rows without one are reported to
     ``problems`` (for callers that prepare rows for rating, such as renewals)."""
-    return _editions(Inputs(frame, problems), book, date)
+    return _editions(Inputs(frame, problems), book, date, books, any_date)
 
 
-def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
+def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None,
+              books: Books = None, any_date: bool = False):
     """(row positions, book) for each edition the rows are rated on, rows in input order."""
     n, problems = inputs.n, inputs.problems
     if book is not None:
+        if not any_date:
+            _check_dates(inputs, book, date)
         if "jurisdiction" in inputs.columns:
             enc = inputs.column("jurisdiction")
             enc = enc if isinstance(enc, Encoded) else encode(enc)
@@ -144,7 +168,7 @@ def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
     for key in keys:
         j, d = divmod(int(key), width)
         try:
-            edition = find_book(str(juris[j]), when.days[d].astype(dt.date))
+            edition = find_edition(str(juris[j]), when.days[d].astype(dt.date), books)
         except RatingError as exc:
             problems.add(pair == key, "jurisdiction", str(exc))
             continue
@@ -157,6 +181,35 @@ def _editions(inputs: Inputs, book: RateBook | None, date: dt.date | None):
     if len(editions) == 1 and row_edition.min(initial=0) == 0:  # every row on the one edition
         return [(np.arange(n), editions[0])]
     return [(np.flatnonzero(row_edition == e), b) for e, b in enumerate(editions)]
+
+
+_NAMED_DATES = 20
+"""Distinct out-of-edition rating dates named one by one in the problems; others share one."""
+
+
+def _check_dates(inputs: Inputs, book: RateBook, date: dt.date | None) -> None:
+    """Rows whose rating date is outside an explicit book's edition are problems (one
+    ``date`` for every row outside it raises)."""
+    if date is not None:
+        check_in_force(book, date)
+        return
+    if "inception_date" not in inputs.columns:
+        return  # reported by the engine
+    when = inputs.days("inception_date")
+    days = when.days
+    start = np.datetime64(book.effective_from, "D")
+    outside = ~np.isnat(days) & (days < start)
+    if book.effective_to is not None:
+        outside |= ~np.isnat(days) & (days > np.datetime64(book.effective_to, "D"))
+    if not outside.any():
+        return
+    slots = np.flatnonzero(outside)
+    for slot in slots[:_NAMED_DATES]:
+        inputs.problems.add(when.codes == slot, "inception_date",
+                            out_of_force(book, days[slot].astype(dt.date)))
+    if len(slots) > _NAMED_DATES:
+        inputs.problems.add(np.isin(when.codes, slots[_NAMED_DATES:]), "inception_date",
+                            out_of_force(book, None))
 
 
 def _encoded_rows(inputs: Inputs, rows: np.ndarray) -> dict[str, Encoded]:

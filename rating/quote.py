@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, find_book, load_book
+from .book import RateBook, load_book
 from .book.dates import as_date
 from .book.fields import check_known
+from .book.library import Books, check_in_force, check_status, find_edition
 from .coinsurance import split_by_insurer
 from .engine.columns import OneRow, Problems, dates
 from .engine.limits import LimitFloor, LimitSchedule
@@ -137,8 +138,9 @@ class Quote:
         }
 
 
-def quote(profile: Mapping[str, Any], book: RateBook | None = None,
-          date: dt.date | None = None) -> Quote:
+def quote(profile: Mapping[str, Any], book: RateBook | str | Path | None = None,
+          date: dt.date | None = None, *, books: Books = None, final_only: bool | None = None,
+          any_date: bool = False) -> Quote:
     """Price one enterprise.
 
     Parameters
@@ -148,12 +150,21 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         sector has several), ``inception_date``, the exposure of the sub-sector's basis, and
         ``jurisdiction`` unless ``book`` is given.
     book : RateBook or path, optional
-        Default: the shipped edition in force for the profile's jurisdiction on the rating
-        date. An explicit book is used whatever its effective dates (to try a new edition on
-        old policies).
+        Default: the edition in force for the profile's jurisdiction on the rating date, from
+        the library ``books`` and the shipped books. An explicit book must be in force on the
+        rating date unless ``any_date``.
     date : date or 'YYYY-MM-DD', optional
         Rating date: selects the book, the national rules and the limit floor; default the
         inception date.
+    books : BookLibrary or path, optional
+        An insurer's library of editions (see :class:`rating.BookLibrary`), preferred to the
+        shipped books at each jurisdiction level; default the folder ``RATING_BOOKS`` names.
+    final_only : bool, optional
+        Refuse a ``draft`` or ``illustrative`` book (default
+        :data:`rating.book.library.FINAL_ONLY`, False). Otherwise such a book quotes and the
+        quote carries its ``rate_book_status``.
+    any_date : bool
+        Price on an explicit book whatever its effective dates (a what-if run).
 
     Returns
     -------
@@ -163,6 +174,9 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
     ------
     ProfileError
         Naming the field at fault and what would be valid.
+    RatingError
+        No edition in force, a book refused by ``final_only``, or an explicit book out of its
+        dates.
     """
     if not isinstance(profile, Mapping):
         raise ProfileError("profile", f"expected a mapping of fields, got {type(profile).__name__}")
@@ -177,18 +191,14 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
         if not jurisdiction:
             raise ProfileError("jurisdiction", "is required to choose a rate book "
                                "(e.g. CN-FJ-XM), or pass a book")
-        when = date
-        if when is None:
-            problems = Problems(frame.index, single=True)
-            when_arr = dates(frame.get("inception_date"), "inception_date", problems, n=1)
-            problems.raise_if_any()
-            if pd.isna(when_arr[0]):
-                raise ProfileError("inception_date", "is required (YYYY-MM-DD)")
-            when = when_arr[0].astype(dt.date)
-        book = find_book(str(jurisdiction), when)
-    elif jurisdiction and not (str(jurisdiction) + "-").startswith(book.jurisdiction + "-"):
-        raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
-                           f"jurisdiction {book.jurisdiction}")
+        book = find_edition(str(jurisdiction), _rating_date(frame, date), books)
+    else:
+        if jurisdiction and not (str(jurisdiction) + "-").startswith(book.jurisdiction + "-"):
+            raise ProfileError("jurisdiction", f"{jurisdiction!r} is outside the rate book's "
+                               f"jurisdiction {book.jurisdiction}")
+        if not any_date:
+            check_in_force(book, _rating_date(frame, date))
+    check_status(book, final_only)
     rated = rate_frame(frame, book, date=date, single=True)
     premium_fen = int(rated.premium_fen[0])
     prevention, commission = int(rated.prevention_fen[0]), int(rated.commission_fen[0])
@@ -206,6 +216,18 @@ def quote(profile: Mapping[str, Any], book: RateBook | None = None,
                     (premium_fen - prevention - commission) / 100,
                     float(rated.prevention_share[0]), float(rated.commission_rate[0]),
                     _finite_or_none(rated.commission_cap[0])))
+
+
+def _rating_date(frame: OneRow, date: dt.date | None) -> dt.date:
+    """``date``, else the profile's inception date (required)."""
+    if date is not None:
+        return date
+    problems = Problems(frame.index, single=True)
+    when = dates(frame.get("inception_date"), "inception_date", problems, n=1)
+    problems.raise_if_any()
+    if pd.isna(when[0]):
+        raise ProfileError("inception_date", "is required (YYYY-MM-DD)")
+    return when[0].astype(dt.date)
 
 
 def _insurers(profile: Mapping[str, Any], split: Split, premium: float) -> pd.DataFrame:

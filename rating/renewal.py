@@ -51,6 +51,7 @@ import pandas as pd
 
 from .book import RateBook, load_book
 from .book.fields import ACCIDENT_GRADES, check_known
+from .book.library import Books
 from .compliance import within_rules
 from .engine.calendar import date_column
 from .engine.columns import (
@@ -153,7 +154,8 @@ class Renewal:
 
 def renew(profile: Mapping[str, Any],
           events: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
-          book: RateBook | str | Path | None = None) -> Renewal:
+          book: RateBook | str | Path | None = None, *, books: Books = None,
+          final_only: bool | None = None, any_date: bool = False) -> Renewal:
     """Renew one enterprise's policy on its policy year's experience.
 
     Parameters
@@ -164,7 +166,10 @@ def renew(profile: Mapping[str, Any],
         The policy year's events (see the module docstring). ``policy`` may be left out; given,
         it must be the profile's ``id``. None or empty: a year without events.
     book : RateBook or path, optional
-        For both quotes; default the shipped edition in force at each one's inception.
+        For both quotes (in force at both inceptions unless ``any_date``); default the edition
+        in force at each one's inception, from the library ``books`` and the shipped books.
+    books, final_only, any_date
+        As for :func:`rating.quote`.
 
     Returns
     -------
@@ -190,18 +195,20 @@ def renew(profile: Mapping[str, Any],
     new, changes = _next_profiles(frame, year, single=True)
     if isinstance(book, (str, Path)):  # read once, for the rules and both quotes
         book = load_book(book)
-    new, ruled = _within_rules(new, book)
+    new, ruled = _within_rules(new, book, books)
     changes = pd.concat([changes, ruled], ignore_index=True) if len(ruled) else changes
     if pid is None:
         changes = changes.assign(policy=None)
     next_profile = _row_dict(new, profile, keep_id=pid is not None)
-    previous = quote(profile, book=book)
-    renewed = quote(next_profile, book=book)
+    options: dict[str, Any] = {"books": books, "final_only": final_only, "any_date": any_date}
+    previous = quote(profile, book=book, **options)
+    renewed = quote(next_profile, book=book, **options)
     return Renewal(next_profile, renewed, previous, changes,
                    _renewal_worksheet(previous.floating, renewed.floating, changes))
 
 
-def _within_rules(profiles: pd.DataFrame, book: RateBook | str | Path | None):
+def _within_rules(profiles: pd.DataFrame, book: RateBook | str | Path | None,
+                  books: Books = None):
     """Next year's profiles within the rules of the edition each renews on
     (:mod:`rating.compliance`), and the changes that made: ``policy, field, before, after,
     reason``. Rows without an edition are left for the rating to report."""
@@ -211,7 +218,7 @@ def _within_rules(profiles: pd.DataFrame, book: RateBook | str | Path | None):
     if book is None and "jurisdiction" not in profiles.columns:
         return profiles, pd.DataFrame(columns=CHANGE_COLUMNS)
     out, pieces = profiles, []
-    for rows, edition in editions_in_force(profiles, book, None, problems):
+    for rows, edition in editions_in_force(profiles, book, None, problems, books):
         rows = rows[~problems.bad_rows()[rows]]
         brought = within_rules(out.iloc[rows], edition)
         if len(brought.changes):
@@ -289,7 +296,8 @@ def _show(value) -> str:
 
 
 def renew_portfolio(policies: pd.DataFrame, events: pd.DataFrame | None,
-                    book: RateBook | str | Path | None = None) -> pd.DataFrame:
+                    book: RateBook | str | Path | None = None, *, books: Books = None,
+                    final_only: bool | None = None, any_date: bool = False) -> pd.DataFrame:
     """Renew a book of policies on their policy year's events and rate both years.
 
     Parameters
@@ -299,7 +307,10 @@ def renew_portfolio(policies: pd.DataFrame, events: pd.DataFrame | None,
     events : DataFrame
         The policy year's events of every policy (see the module docstring).
     book : RateBook or path, optional
-        For every row of both years; default each row's edition in force at its inception.
+        For every row of both years; default each row's edition in force at its inception
+        (from the library ``books`` and the shipped books).
+    books, final_only, any_date
+        As for :func:`rating.rate_portfolio`.
 
     Returns
     -------
@@ -311,9 +322,12 @@ def renew_portfolio(policies: pd.DataFrame, events: pd.DataFrame | None,
     if not isinstance(policies, pd.DataFrame):
         raise ProfileError("policies", f"expected a DataFrame, got {type(policies).__name__}")
     new, _ = _next_profiles(policies, _as_frame(events), changes=False)
-    new, _ = _within_rules(new, book)
-    before = rate_portfolio(policies, book)
-    after = rate_portfolio(new, book)
+    if isinstance(book, (str, Path)):  # read once, for the rules and both years
+        book = load_book(book)
+    new, _ = _within_rules(new, book, books)
+    before = rate_portfolio(policies, book, books=books, final_only=final_only,
+                            any_date=any_date)
+    after = rate_portfolio(new, book, books=books, final_only=final_only, any_date=any_date)
     after.insert(1, "premium_before", before.premium)
     after.insert(2, "premium_change", after.premium / before.premium)
     return after

@@ -43,7 +43,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .book import RateBook, find_book, injury_scales, national_rules
+from .book import RateBook, injury_scales, national_rules
+from .book.library import Books, check_in_force, check_status, find_edition
 from .book.model import SCHEDULE_KEYS, Label
 from .book.schema import Money, Positive, Reader
 from .book.yamlsafe import load_yaml_file
@@ -207,9 +208,15 @@ class Policy:
     coinsurance: tuple[tuple[str, float], ...] = ()
 
 
-def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
+def make_policy(spec: PolicySpec, book: RateBook | None = None, *, books: Books = None,
+                final_only: bool | None = None, any_date: bool = False) -> Policy:
     """Build a :class:`Policy`: the per-person limit defaults to the statutory floor at
     inception and must not be below it; the schedule follows the book, with overrides.
+
+    The book is ``book`` (in force at inception unless ``any_date``), else the edition in
+    force at inception for the policy's jurisdiction, from the library ``books`` (default
+    ``RATING_BOOKS``) and the shipped books; ``final_only`` refuses one that is not
+    ``final`` (see :func:`rating.quote`). ``policy.book.status`` says which it is.
 
     Raises
     ------
@@ -218,7 +225,11 @@ def make_policy(spec: PolicySpec, book: RateBook | None = None) -> Policy:
         annual policy runs longer than the book's ``term.max_months`` (``field`` names the
         policy key).
     """
-    book = book or find_book(spec.jurisdiction, spec.inception_date)
+    if book is None:
+        book = find_edition(spec.jurisdiction, spec.inception_date, books)
+    elif not any_date:
+        check_in_force(book, spec.inception_date)
+    check_status(book, final_only)
     months = _term_months(spec.inception_date, spec.expiry_date)
     if spec.term == "annual" and months > book.term.max_months:
         raise ProfileError("expiry_date", f"{spec.inception_date} to {spec.expiry_date} is "
@@ -400,8 +411,10 @@ def settle_year(policy: Policy, accidents: list[Accident]) -> list[Settlement]:
     return out
 
 
-def load_claims(path: str | Path) -> tuple[Policy, list[Accident]]:
-    """Read a claim file (YAML or JSON; see the README) strictly.
+def load_claims(path: str | Path, *, books: Books = None,
+                final_only: bool | None = None) -> tuple[Policy, list[Accident]]:
+    """Read a claim file (YAML or JSON; see the README) strictly; the policy's rate book is
+    chosen as by :func:`make_policy` (``books``, ``final_only``).
 
     Raises
     ------
@@ -411,7 +424,8 @@ def load_claims(path: str | Path) -> tuple[Policy, list[Accident]]:
     data, lines = load_yaml_file(path)
     doc: ClaimFile = Reader(lines, str(path)).read(ClaimFile, data, ())
     try:
-        return make_policy(doc.policy), list(doc.accidents)
+        return (make_policy(doc.policy, books=books, final_only=final_only),
+                list(doc.accidents))
     except ProfileError as exc:
         where = ("policy",) + tuple(exc.field.split("."))
         line = lines.get(where, lines.get(("policy", "limits"), lines.get(("policy",))))

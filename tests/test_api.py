@@ -5,9 +5,9 @@ import rating
 
 def test_public_names_are_pinned():
     assert sorted(rating.__all__) == [
-        "BookError", "Collected", "LimitFloor", "ProfileError", "Quote", "RateBook", "RatingError",
-        "Renewal", "Split", "books", "find_book", "load_book", "per_person_floor", "quote",
-        "rate_portfolio", "renew", "renew_portfolio",
+        "BookError", "BookLibrary", "Collected", "LimitFloor", "ProfileError", "Quote", "RateBook",
+        "RatingError", "Renewal", "Split", "books", "find_book", "load_book", "per_person_floor",
+        "quote", "rate_portfolio", "renew", "renew_portfolio",
     ]
     for name in rating.__all__:
         assert hasattr(rating, name)

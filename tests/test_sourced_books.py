@@ -207,8 +207,11 @@ def test_hubei_predates_the_national_floor():
     book = rating.find_book("CN-HB", dt.date(2016, 5, 1))
     assert (book.effective_from, book.effective_to) == (dt.date(2015, 9, 3),
                                                         dt.date(2017, 12, 31))
-    with pytest.raises(rating.ProfileError, match="per_person_limit: no limit option"):
+    with pytest.raises(rating.RatingError, match="2015-09-03..2017-12-31"):
         rating.quote(hubei_profile(inception_date="2019-01-01"), book=book)
+    # a what-if run past its dates meets the national floor
+    with pytest.raises(rating.ProfileError, match="per_person_limit: no limit option"):
+        rating.quote(hubei_profile(inception_date="2019-01-01"), book=book, any_date=True)
 
 
 # --- Fuyang floating scheme (shared/domain.md §3.4) ---------------------------------------------

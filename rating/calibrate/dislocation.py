@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..book import RateBook, load_book
+from ..book import RateBook
 from ..book.dates import as_date
+from ..book.library import Books, check_status, get_book
 from ..errors import ProfileError, RatingError
 from ..portfolio import rate_portfolio
 
@@ -209,15 +210,17 @@ class Dislocation:
 
 def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str | os.PathLike,
                 portfolio: pd.DataFrame, *, date: dt.date | str | None = None,
-                bins: Sequence[float] = DEFAULT_BINS, errors: str = "raise") -> Dislocation:
+                bins: Sequence[float] = DEFAULT_BINS, errors: str = "raise",
+                books: Books = None, final_only: bool | None = None) -> Dislocation:
     """Rate a portfolio on an old and a new rate book and summarise the premium changes.
 
     Parameters
     ----------
-    old_book, new_book : RateBook or path
-        The two books. Each is used for every row whatever its effective dates (as an
-        explicit ``book`` of :func:`rating.rate_portfolio`); the national rules (floors,
-        commission cap) are those in force on each row's rating date.
+    old_book, new_book : RateBook, path or book id
+        The two books (an id names a book of the library ``books`` or a shipped one). Each
+        is used for every row whatever its effective dates (a dislocation is a what-if: an
+        explicit ``book`` of :func:`rating.rate_portfolio` with ``any_date=True``); the
+        national rules (floors, commission cap) are those in force on each row's rating date.
     portfolio : DataFrame
         One enterprise profile per row (the columns of :func:`rating.rate_portfolio`).
     date : date or 'YYYY-MM-DD', optional
@@ -229,6 +232,10 @@ def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str
         ``raise`` (default): the first bad rows raise the engine's ProfileError, naming the
         book under which they are bad. ``collect``: rows bad under either book are left out
         and listed in :attr:`Dislocation.problems`.
+    books : BookLibrary or path, optional
+        The library the ids may name (default ``RATING_BOOKS``); see :class:`rating.BookLibrary`.
+    final_only : bool, optional
+        Refuse either book when it is not ``final`` (see :func:`rating.quote`).
 
     Returns
     -------
@@ -248,8 +255,9 @@ def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str
         raise ProfileError("portfolio", f"expected a DataFrame, got {type(portfolio).__name__}")
     edges = _check_bins(bins)
     date = as_date(date, "date")
-    old = old_book if isinstance(old_book, RateBook) else load_book(Path(old_book))
-    new = new_book if isinstance(new_book, RateBook) else load_book(Path(new_book))
+    old, new = get_book(old_book, books), get_book(new_book, books)
+    check_status(old, final_only)
+    check_status(new, final_only)
 
     if errors == "raise":
         # rated as given, so the engine's error names the caller's row labels; when it
@@ -262,8 +270,10 @@ def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str
         # rated by position, so the two results join on row positions even when the
         # caller's index has duplicate labels
         by_position = portfolio.set_axis(pd.RangeIndex(len(portfolio)), axis=0)
-        old_rated, old_bad = rate_portfolio(by_position, book=old, date=date, errors="collect")
-        new_rated, new_bad = rate_portfolio(by_position, book=new, date=date, errors="collect")
+        old_rated, old_bad = rate_portfolio(by_position, book=old, date=date, errors="collect",
+                                            any_date=True)
+        new_rated, new_bad = rate_portfolio(by_position, book=new, date=date, errors="collect",
+                                            any_date=True)
         good = np.intersect1d(old_rated.index.to_numpy(), new_rated.index.to_numpy())
         old_rated, new_rated = old_rated.loc[good], new_rated.loc[good]
         problems = _merge_problems(old_bad, new_bad, portfolio.index)
@@ -301,7 +311,7 @@ def dislocation(old_book: RateBook | str | os.PathLike, new_book: RateBook | str
 
 def _rate_or_raise(frame: pd.DataFrame, book: RateBook, date, which: str) -> pd.DataFrame:
     try:
-        return rate_portfolio(frame, book=book, date=date)
+        return rate_portfolio(frame, book=book, date=date, any_date=True)
     except ProfileError as exc:
         # the same error, saying which of the two books the row fails under
         raise ProfileError(exc.field, f"{exc.reason} (under the {which} book {book.id})",

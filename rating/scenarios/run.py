@@ -19,6 +19,7 @@ import pandas as pd
 from ..book import IncomeStatistics, RateBook, income_statistics, load_book
 from ..book.dates import as_date
 from ..book.fields import FIELDS, WORST_GRADE_LEVELS
+from ..book.library import Books, check_status
 from ..compliance import within_rules
 from ..engine.calendar import add_months, term_months
 from ..engine.columns import Problems, dates
@@ -51,20 +52,24 @@ def rate_scenarios(frame: pd.DataFrame,
                    *, book: RateBook | str | Path | None = ...,
                    date: dt.date | str | None = ..., income: IncomeStatistics | None = ...,
                    loss_model: Any = ..., segments: Sequence[str] = ...,
-                   errors: Literal["raise"] = ...) -> pd.DataFrame: ...
+                   errors: Literal["raise"] = ..., books: Books = ...,
+                   final_only: bool | None = ..., any_date: bool = ...) -> pd.DataFrame: ...
 @overload
 def rate_scenarios(frame: pd.DataFrame,
                    scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping,
                    *, book: RateBook | str | Path | None = ...,
                    date: dt.date | str | None = ..., income: IncomeStatistics | None = ...,
                    loss_model: Any = ..., segments: Sequence[str] = ...,
-                   errors: Literal["collect"]) -> Collected: ...
+                   errors: Literal["collect"], books: Books = ...,
+                   final_only: bool | None = ..., any_date: bool = ...) -> Collected: ...
 def rate_scenarios(frame: pd.DataFrame,
                    scenarios: Iterable[Scenario | Mapping[str, Any]] | Scenario | Mapping,
                    *, book: RateBook | str | Path | None = None,
                    date: dt.date | str | None = None, income: IncomeStatistics | None = None,
                    loss_model: Any = None, segments: Sequence[str] = (),
-                   errors: ErrorMode = "raise") -> pd.DataFrame | Collected:
+                   errors: ErrorMode = "raise", books: Books = None,
+                   final_only: bool | None = None,
+                   any_date: bool = False) -> pd.DataFrame | Collected:
     """Rate a portfolio under the baseline and each scenario: one row per policy and scenario.
 
     Parameters
@@ -95,6 +100,14 @@ def rate_scenarios(frame: pd.DataFrame,
         compare the same policies, and a :class:`rating.Collected` pair ``(rated,
         problems)`` is returned, ``problems``
         having ``scenario``, ``row``, ``field`` and ``reason``.
+    books : BookLibrary or path, optional
+        An insurer's library of editions, preferred to the shipped ones (see
+        :class:`rating.BookLibrary`); default the folder ``RATING_BOOKS`` names.
+    final_only : bool, optional
+        Refuse an edition (the baseline's, before a scenario changes it) that is not
+        ``final``. A scenario's book is always a ``draft`` of its edition.
+    any_date : bool
+        Rate every row on an explicit ``book`` whatever its effective dates.
 
     Returns
     -------
@@ -105,7 +118,8 @@ def rate_scenarios(frame: pd.DataFrame,
         rate above the cap in force lowered to it (``commission_capped``), a prevention
         share below the book's minimum raised to it (``prevention_raised``);
         ``minimum_binds``: the premium is the sub-sector's minimum. Scenarios in the order
-        given after ``baseline``; policies in input order.
+        given after ``baseline``; policies in input order. ``attrs["rate_books"]`` maps the
+        id of each edition rated (before scenarios) to its status.
 
     Raises
     ------
@@ -130,7 +144,7 @@ def rate_scenarios(frame: pd.DataFrame,
     if isinstance(book, (str, Path)):
         book = load_book(book)
     setting = _Setting(book, as_date(date, "date"), income or income_statistics(),
-                       frame.index, errors)
+                       frame.index, errors, books, final_only, any_date or book is None)
     base = _rate_run(None, profiles, np.ones(len(frame), dtype=bool), setting)
     runs = [base] + [_rate_run(sc, profiles, base.good, setting) for sc in scs]
     keep = np.logical_and.reduce([run.good for run in runs])
@@ -140,10 +154,12 @@ def rate_scenarios(frame: pd.DataFrame,
     policies["scenario"] = pd.Categorical.from_codes(
         np.repeat(np.arange(len(runs)), [len(p) for p in parts]), names)
     if errors == "raise":
+        policies.attrs["rate_books"] = dict(setting.statuses)
         return policies
     tables = [run.problems.table().assign(scenario=run.name) for run in runs]
     problems = pd.concat(tables, ignore_index=True)[["scenario", "row", "field", "reason"]]
     problems["scenario"] = pd.Categorical(problems["scenario"], names)
+    policies.attrs["rate_books"] = dict(setting.statuses)
     return Collected(policies, problems)
 
 
@@ -156,6 +172,10 @@ class _Setting:
     income: IncomeStatistics
     labels: pd.Index
     errors: str
+    books: Books = None
+    final_only: bool | None = None
+    any_date: bool = False  # an explicit book's dates are not checked (True without one)
+    statuses: dict[str, str] = field(default_factory=dict)  # edition id -> status
 
 
 @dataclass
@@ -187,7 +207,11 @@ def _rate_run(sc: Scenario | None, profiles: pd.DataFrame, rows_in: np.ndarray,
         if day is not None and years:
             day = add_months(np.array([day], dtype="datetime64[D]"), 12 * years)[0].item()
     local = Problems(part.index)
-    pairs = editions_in_force(part, setting.book, day, local)
+    pairs = editions_in_force(part, setting.book, day, local, setting.books,
+                              any_date=setting.any_date)
+    for _, edition in pairs:
+        check_status(edition, setting.final_only)
+        setting.statuses[edition.id] = edition.status
     _absorb(problems, local.table(), n)
     if sc is not None:
         _check_sectors(sc, [b for _, b in pairs])
@@ -209,8 +233,9 @@ def _rate_run(sc: Scenario | None, profiles: pd.DataFrame, rows_in: np.ndarray,
             sub = brought.frame
             for column, rows in brought.moved.items():
                 run.flags[_ADJUSTED[column]][sub.index.to_numpy()] = rows
+        # the edition's dates and status are checked above (a scenario's book is a draft)
         result, bad = rate_portfolio(sub, book=book, date=day, income=income,
-                                     errors="collect")
+                                     errors="collect", final_only=False, any_date=True)
         at = result.index.to_numpy()  # positions in the input
         for column in _RATED:
             run.rated[column][at] = result[column].to_numpy()
