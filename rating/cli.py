@@ -26,6 +26,7 @@ import numpy as np
 from . import __version__
 from .book import books, injury_scales, load_book
 from .book.dates import as_date
+from .book.schema import as_data
 from .book.fields import FIELDS
 from .book.library import (
     ENV,
@@ -518,8 +519,9 @@ def _cmd_books(args) -> int:
                            "effective_from": b.effective_from.isoformat(),
                            "effective_to": b.effective_to and b.effective_to.isoformat(),
                            "status": b.status, "title": b.title(args.lang), "sha256": b.sha256,
-                           "origin": origin_of(b)}
-                          for b in listed], ensure_ascii=False, indent=2))
+                           "origin": origin_of(b),
+                           "sources": {key: as_data(source) for key, source in b.sources.items()}}
+                          for b in listed], ensure_ascii=False, indent=2, default=str))
         return 0
     for b in listed:
         print(f"{b.id}  {b.jurisdiction}  {b.effective_from} .. {b.effective_to or 'open'}  "

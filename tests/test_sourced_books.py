@@ -293,3 +293,19 @@ def test_a_tier_table_scoped_to_a_sub_sector():
     data["tiers"]["payroll_trading"]["subsectors"] = ["hazardous_chemicals.nowhere"]
     with pytest.raises(rating.BookError, match="unknown sub-sector 'hazardous_chemicals.nowhere'"):
         rating.load_book(data)
+
+
+def test_rating_books_json_lists_the_sourced_books(capsys):
+    import json
+
+    from rating.cli import main
+
+    assert main(["books", "--json"]) == 0
+    listed = {b["id"]: b for b in json.loads(capsys.readouterr().out)}
+    for book_id, key, url in (
+            ("CN-HN-CONSTRUCTION", "hunan", "https://360docs.net/doc/1918789599.html"),
+            ("CN-SD-CONSTRUCTION-2018", "shandong", "https://www.doczj.com/doc/4611862298.html"),
+            ("CN-HB-COAL-2015", "hubei", "https://mdjjksjc.com/html/2015/0903/24591967.shtm")):
+        assert listed[book_id]["status"] == "final"
+        assert listed[book_id]["sources"][key]["url"] == url
+    assert listed["CN-FJ-XM-2022"]["status"] == "illustrative"
