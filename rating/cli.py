@@ -26,7 +26,6 @@ import numpy as np
 from . import __version__
 from .book import books, injury_scales, load_book
 from .book.dates import as_date
-from .book.schema import as_data
 from .book.fields import FIELDS
 from .book.library import (
     ENV,
@@ -38,6 +37,7 @@ from .book.library import (
     origin_of,
     status_note,
 )
+from .book.schema import as_data
 from .book.yamlsafe import load_yaml_file
 from .engine.columns import MAX_NUMBER
 from .engine.limits import build_schedule, per_person_floor, work_injury_benchmark
