@@ -2,6 +2,7 @@
 RATING_BOOKS, the status warning and --final-only, --any-date, `rating books`, `rating diff`."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,6 +11,8 @@ from test_library import PROFILE, XM, edited, write_book
 import rating
 from rating.cli import main
 
+# the repository's examples: tables_dir() is inside site-packages once installed
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WARNING = ("rating: warning: rate book CN-FJ-XM-2022 is illustrative: its rates are examples, "
            "not filed rates\n")
 
@@ -107,9 +110,7 @@ def test_limits_books(lib, capsys):
 
 
 def test_settle_books(lib, capsys):
-    from rating.book import tables_dir
-
-    claims = tables_dir().parent / "examples" / "accident.yaml"
+    claims = EXAMPLES / "accident.yaml"
     code, out, err = run(capsys, "settle", claims, "--final-only")
     assert code == 2 and "CN-FJ-XM-2022 is illustrative" in err
     code, out, err = run(capsys, "settle", claims, "--books", lib, "--final-only")
@@ -139,9 +140,7 @@ def test_dislocation_with_book_ids_from_a_library(lib, portfolio, capsys):
 
 
 def test_calibrate_base_from_a_library(lib, tmp_path, capsys):
-    from rating.book import tables_dir
-
-    examples = tables_dir().parent / "examples"
+    examples = EXAMPLES
     out_book = tmp_path / "new.yaml"
     code, out, err = run(capsys, "calibrate", examples / "experience", "--base", "ACME-XM-2024",
                          "--books", lib, "--config", examples / "calibration-small.yaml",
